@@ -1,0 +1,119 @@
+"""`recagents …` command line (thin: parses flags, calls the layers below).
+
+Contract: commands with ``--json`` print exactly one JSON object as the last stdout line; logs and
+progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from recagents.errors import RecagentsError
+from recagents.llm.cli import llm_app
+from recagents.settings import get_settings
+
+app = typer.Typer(help="recagents: agentic movie recommender.", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+
+
+def emit_json(obj: dict) -> None:
+    """Print one JSON object as the last stdout line."""
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@app.callback()
+def _configure(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+        force=True,
+    )
+
+
+@app.command()
+def setup(
+    force: Annotated[bool, typer.Option(help="Rebuild every step even if up to date.")] = False,
+    step: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these steps (enrichment, metadata, bpr, vectors); repeatable."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Build everything: enrichment, metadata store, BPR, vector index (skips finished steps)."""
+    from recagents.build import STEPS, run_setup
+
+    unknown = set(step or ()) - set(STEPS)
+    if unknown:
+        raise typer.BadParameter(f"unknown step(s) {sorted(unknown)}; choose from {list(STEPS)}")
+    report = run_setup(get_settings(), force=force, steps=tuple(step or STEPS))
+    if json_out:
+        emit_json(report.as_dict())
+    else:
+        for s in report.steps:
+            typer.echo(
+                f"{s.name:<11} {'built' if s.done else 'up to date':<10} {s.seconds:7.1f}s  {s.detail}"
+            )
+
+
+@app.command()
+def train(
+    epochs: Annotated[
+        int | None, typer.Option(help="Override the epochs of configs/bpr.yaml.")
+    ] = None,
+) -> None:
+    """Train BPR from configs/bpr.yaml (always retrains); metrics saved beside the checkpoint."""
+    from recagents.recommender.train import train_bpr
+
+    metrics = train_bpr(get_settings(), overrides={"epochs": epochs} if epochs else None)
+    emit_json({"test": metrics["test"], "best_epoch": metrics.get("best_epoch")})
+
+
+@app.command()
+def index(
+    force: Annotated[bool, typer.Option(help="Re-embed every item.")] = False,
+) -> None:
+    """Embed item plots into Qdrant (only texts that changed)."""
+    from recagents.build import run_setup
+
+    report = run_setup(get_settings(), force=force, steps=("vectors",))
+    typer.echo(report.steps[-1].detail)
+
+
+@app.command()
+def status(
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON object on the last line.")
+    ] = False,
+) -> None:
+    """What is built: counts from the stores, vectors, BPR test metrics."""
+    from recagents.status import collect_status
+
+    result = collect_status(get_settings())
+    if json_out:
+        emit_json(result)
+    else:
+        from rich import print_json
+
+        print_json(data=result)
+    if not result["ready"]:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except RecagentsError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise SystemExit(2) from None

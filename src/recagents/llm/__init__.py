@@ -1,0 +1,1 @@
+"""LLM access: provider factory, embedded local server, structured output, accounting."""

@@ -1,0 +1,185 @@
+"""All settings of recagents in one pydantic-settings class.
+
+Every field can be set with an environment variable ``RECAGENTS_<FIELD>`` (upper case) or in a
+``.env`` file in the working directory. Defaults are embedded: a SQLite file and a Qdrant
+local-mode folder under ``data/``, and the embedded local LLM.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _project_root() -> Path:
+    """The repository root for a source checkout, else the working directory."""
+    candidate = PACKAGE_DIR.parent.parent
+    if (candidate / "pyproject.toml").exists() and (candidate / "configs").is_dir():
+        return candidate
+    return Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
+
+ENRICHMENT_URL = (
+    "https://raw.githubusercontent.com/tommasocarraro-sony/recsys-agent/"
+    "57372c1da75314f45ebb1691e525d54927bab21a/data/ml-100k/final_ml-100k.csv"
+)
+ENRICHMENT_SHA256 = "5ab20ce67c6806741e3c1c21c9470d0d5933a3094cb6187b5de010257e315070"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RECAGENTS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="Folder for everything built: SQLite file, Qdrant folder, checkpoints, models.",
+    )
+    config_dir: Path = Field(
+        default=PROJECT_ROOT / "configs", description="Folder with the YAML defaults."
+    )
+
+    # --- metadata store ----------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. mysql+pymysql://user:pw@127.0.0.1:3306/recagents. "
+        "Default: sqlite file <data_dir>/recagents.sqlite.",
+    )
+
+    # --- vector store ------------------------------------------------------------------
+    qdrant_url: str | None = Field(
+        default=None,
+        description="Qdrant server URL, e.g. http://localhost:6333. Default: embedded local "
+        "mode in <data_dir>/qdrant.",
+    )
+    qdrant_api_key: SecretStr | None = Field(default=None, description="Qdrant server API key.")
+    qdrant_collection: str = Field(default="ml100k_items", description="Qdrant collection name.")
+    embedding_batch_size: int = Field(default=64, ge=1, description="Texts per embedding batch.")
+
+    # --- data --------------------------------------------------------------------------
+    enrichment_path: Path | None = Field(
+        default=None,
+        description="Local copy of the IMDb enrichment file (final_ml-100k.csv). If unset, setup "
+        "downloads it from enrichment_url into <data_dir>/; if that fails it continues without.",
+    )
+    enrichment_url: str = Field(default=ENRICHMENT_URL, description="Pinned enrichment source.")
+    enrichment_sha256: str = Field(default=ENRICHMENT_SHA256, description="Expected sha256.")
+    download_timeout_s: float = Field(
+        default=30.0, gt=0, description="Enrichment download timeout."
+    )
+
+    # --- recommender -------------------------------------------------------------------
+    bpr_config: Path | None = Field(
+        default=None, description="BPR YAML. Default: <config_dir>/bpr.yaml."
+    )
+    max_k: int = Field(default=100, ge=1, description="Largest k a top-k request may ask for.")
+
+    # --- LLM (see recagents.llm) -------------------------------------------------------
+    llm_provider: Literal["auto", "openai", "ollama", "openai-compatible", "local"] = Field(
+        default="auto",
+        description="auto: an explicit choice wins, then OpenAI if a key is present, else local.",
+    )
+    llm_model: str | None = Field(
+        default=None, description="Model name for openai / openai-compatible / ollama."
+    )
+    openai_api_key: SecretStr | None = Field(default=None, description="OpenAI API key.")
+    llm_base_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible server (…/v1)."
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key for the OpenAI-compatible server."
+    )
+    ollama_base_url: str = Field(
+        default="http://localhost:11434", description="Ollama server URL (--self_host)."
+    )
+    ollama_model: str = Field(default="qwen2.5:7b", description="Ollama model name.")
+    local_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = Field(
+        default="qwen2.5-coder-1.5b", description="Embedded local model (tests use the 0.5B)."
+    )
+    local_model_path: Path | None = Field(
+        default=None,
+        description="A GGUF file to serve instead of the bundled local model (any llama.cpp "
+        "chat model).",
+    )
+    local_threads: int = Field(default=2, ge=1, description="CPU threads of the local server.")
+    local_ctx_size: int = Field(default=8192, ge=512, description="Context of the local server.")
+    local_parallel: int = Field(
+        default=2, ge=1, description="Requests the local server decodes at once (slots)."
+    )
+    local_start_timeout_s: float = Field(
+        default=180.0, gt=0, description="Longest wait for the local server to load its model."
+    )
+    ollama_num_ctx: int = Field(
+        default=8192, ge=512, description="Context Ollama allocates (its default truncates)."
+    )
+    llm_context_tokens: int | None = Field(
+        default=None,
+        description="Context size of a remote model, if it differs from the backend's profile.",
+    )
+    llm_tool_calling: bool | None = Field(
+        default=None,
+        description="Override: does the model do native tool calling? Default: backend profile "
+        "(OpenAI/Ollama yes, OpenAI-compatible and local no → plan-then-execute).",
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Timeout of one LLM request.")
+    llm_max_retries: int = Field(default=2, ge=0, description="Retries after a failed request.")
+    llm_max_tokens: int = Field(
+        default=1024, ge=16, description="Most tokens one LLM answer may generate."
+    )
+    llm_structured_attempts: int = Field(
+        default=3, ge=1, description="Tries of one structured request (repairs included)."
+    )
+    llm_temperature: float = Field(default=0.0, ge=0, description="Sampling temperature.")
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        self.data_dir = Path(self.data_dir).expanduser().resolve()
+        if self.bpr_config is None:
+            self.bpr_config = Path(self.config_dir) / "bpr.yaml"
+        return self
+
+    # --- derived paths -----------------------------------------------------------------
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'recagents.sqlite'}"
+
+    @property
+    def display_database_url(self) -> str:
+        """The database URL with any password masked (for logs and status)."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.sqlalchemy_url).render_as_string(hide_password=True)
+        except Exception:  # a malformed URL is reported when used, not here
+            return "<invalid RECAGENTS_DATABASE_URL>"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.data_dir / "bpr"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def default_enrichment_file(self) -> Path:
+        return self.data_dir / "final_ml-100k.csv"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once from env / .env)."""
+    return Settings()
