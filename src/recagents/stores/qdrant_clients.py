@@ -1,0 +1,160 @@
+"""Qdrant clients for the vector store: one shared client per local folder and process, server
+error mapping, and one-transaction writes for local mode.
+
+Local mode (qdrant-client's embedded engine) locks its folder per client: a second client on the
+same folder raises "already accessed by another instance", even inside one process. So every
+``VectorStore`` on one folder shares one ``SharedClient`` here, and its lock serializes use.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from qdrant_client import QdrantClient
+
+from recagents.errors import BackendUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+class SharedClient:
+    """A client with the lock that serializes its use (local mode is not thread-safe)."""
+
+    def __init__(self, make_client, key: Path | None):
+        self._make_client = make_client
+        self.key = key
+        self.client: QdrantClient = make_client()
+        self.lock = threading.RLock()
+        self.users = 0
+        self.genres: dict[str, str] | None = None  # lower-case name -> stored name
+
+    def reload(self) -> None:
+        """Drop in-memory state and read the folder again (after a failed local write)."""
+        self.client.close()
+        self.client = self._make_client()
+        self.genres = None
+
+
+_LOCAL_CLIENTS: dict[Path, SharedClient] = {}
+_LOCAL_CLIENTS_LOCK = threading.Lock()
+
+
+def local_folders_open() -> list[Path]:
+    """The local Qdrant folders this process holds open now."""
+    with _LOCAL_CLIENTS_LOCK:
+        return sorted(_LOCAL_CLIENTS)
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close what is still open before the interpreter tears modules down (quiet exit)."""
+    with _LOCAL_CLIENTS_LOCK:
+        for shared in _LOCAL_CLIENTS.values():
+            shared.client.close()
+        _LOCAL_CLIENTS.clear()
+
+
+def _local_client(path: Path) -> QdrantClient:
+    try:
+        return QdrantClient(path=str(path))
+    except RuntimeError as exc:
+        if "already accessed" not in str(exc):
+            raise
+        raise BackendUnavailableError(
+            f"another recagents process holds the Qdrant folder {path} (local mode allows one "
+            "process per folder): stop that process, or run a Qdrant server and set "
+            "RECAGENTS_QDRANT_URL"
+        ) from exc
+
+
+def acquire_local(path: Path) -> SharedClient:
+    with _LOCAL_CLIENTS_LOCK:
+        shared = _LOCAL_CLIENTS.get(path)
+        if shared is None:
+            shared = SharedClient(lambda: _local_client(path), key=path)
+            _LOCAL_CLIENTS[path] = shared
+        shared.users += 1
+        return shared
+
+
+def release(shared: SharedClient) -> None:
+    with _LOCAL_CLIENTS_LOCK:
+        shared.users -= 1
+        if shared.users > 0:
+            return
+        if shared.key is not None and _LOCAL_CLIENTS.get(shared.key) is shared:
+            del _LOCAL_CLIENTS[shared.key]
+        shared.client.close()
+
+
+@contextmanager
+def server_errors(url: str | None) -> Iterator[None]:
+    """Turn a server's transport/auth failures into ``BackendUnavailableError``."""
+    if url is None:
+        yield
+        return
+    import httpx
+    from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+    try:
+        yield
+    except (ResponseHandlingException, httpx.TransportError) as exc:
+        raise BackendUnavailableError(
+            f"cannot reach the Qdrant server at {url} ({exc}): start it or fix RECAGENTS_QDRANT_URL "
+            "(unset it to use the embedded local mode)"
+        ) from exc
+    except UnexpectedResponse as exc:
+        if exc.status_code in (401, 403):
+            raise BackendUnavailableError(
+                f"the Qdrant server at {url} refused the request ({exc.status_code}): "
+                "check RECAGENTS_QDRANT_API_KEY"
+            ) from exc
+        raise
+
+
+class _DeferredCommit:
+    """Stands in for the sqlite connection of a local collection: ``with conn:`` no longer commits."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def __enter__(self):
+        return self._connection
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def __getattr__(self, name: str):
+        return getattr(self._connection, name)
+
+
+@contextmanager
+def one_local_transaction(client: QdrantClient, collection: str) -> Iterator[None]:
+    """Group a local collection's writes into one SQLite transaction (all or nothing).
+
+    qdrant-client's local persistence commits once per point (1,682 points: 9-17 s); held
+    commits make the same upsert take ~0.3 s. Relies on qdrant-client internals
+    (``QdrantLocal.collections[name].storage.storage``); without them it writes point by point.
+    """
+    try:
+        storage = client._client.collections[collection].storage
+        connection = storage.storage
+        commit, rollback = connection.commit, connection.rollback
+    except (AttributeError, KeyError, TypeError):
+        log.warning("qdrant-client internals changed: local writes commit point by point (slow)")
+        yield
+        return
+    storage.storage = _DeferredCommit(connection)
+    try:
+        yield
+        commit()
+    except BaseException:
+        rollback()
+        raise
+    finally:
+        storage.storage = connection
