@@ -1,0 +1,225 @@
+"""BPR inference: top-k per user with seen items masked, candidate restriction, scores.
+
+Load once with ``Recommender.load(settings)`` (or the cached ``get_recommender``): the whole
+user x item score matrix (943 x 1,683 floats, ~6 MB) is computed on load, so a request is a
+row copy, two masks and an ``argpartition``. All ids in and out are external MovieLens ids.
+
+A user-facing recommender must not suggest what the user already rated, so "seen" means all
+of the user's ratings in the full 100k data, not only the training split.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from recagents.errors import DataError, NotBuiltError, UnknownUserError
+from recagents.recommender.popularity import PopularityRanker
+from recagents.recommender.ranking import (
+    ScoredItem,
+    TopK,
+    candidate_columns,
+    check_id,
+    check_k,
+    known_range,
+    top_k_columns,
+)
+from recagents.recommender.train import CHECKPOINT_FORMAT, checkpoint_path, read_metrics
+from recagents.settings import Settings
+
+_REQUIRED = ("user_ids", "item_ids", "user_embedding", "item_embedding", "interactions")
+
+
+def _lookup(ext_ids: np.ndarray) -> np.ndarray:
+    """external id -> internal index (-1 where unknown); index 0 of ext_ids is padding."""
+    lookup = np.full(int(ext_ids.max()) + 1, -1, dtype=np.int64)
+    lookup[ext_ids[1:]] = np.arange(1, len(ext_ids))
+    return lookup
+
+
+class Recommender:
+    """A trained BPR model ready to rank. Build with :meth:`load`."""
+
+    def __init__(self, state: dict[str, Any], *, max_k: int, source: Path | None = None) -> None:
+        missing = [key for key in _REQUIRED if key not in state]
+        if state.get("format") != CHECKPOINT_FORMAT or missing:
+            raise DataError(
+                f"{source or 'checkpoint'} is not a recagents BPR checkpoint "
+                f"(format {state.get('format')!r}, missing {missing}); re-run `recagents train`."
+            )
+        self.max_k = max_k
+        self.source = source
+        self.trained_at: str | None = state.get("trained_at")
+        self.user_ext = state["user_ids"].numpy().astype(np.int64)
+        self.item_ext = state["item_ids"].numpy().astype(np.int64)
+        self._user_lookup = _lookup(self.user_ext)
+        self._item_lookup = _lookup(self.item_ext)
+
+        with torch.no_grad():
+            scores = state["user_embedding"].float() @ state["item_embedding"].float().T
+        self._scores = scores.numpy()
+        self._scores[:, 0] = -np.inf  # padding item
+
+        pairs = state["interactions"].numpy().astype(np.int64)
+        seen = np.zeros(self._scores.shape, dtype=bool)
+        seen[pairs[:, 0], pairs[:, 1]] = True
+        seen[:, 0] = True
+        self._seen = seen
+        self.popularity = PopularityRanker.from_interactions(self.item_ext, pairs[:, 1])
+        self.metrics: dict[str, Any] | None = None
+
+    # --- construction ------------------------------------------------------------------
+    @classmethod
+    def load(cls, settings: Settings) -> Recommender:
+        path = checkpoint_path(settings)
+        if not path.is_file():
+            raise NotBuiltError(
+                f"No BPR checkpoint at {path}: run `recagents setup` (or `recagents train`)."
+            )
+        try:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+        except Exception as exc:  # truncated file, wrong pickle, ...
+            raise DataError(
+                f"BPR checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
+                "re-run `recagents train`."
+            ) from exc
+        recommender = cls(state, max_k=settings.max_k, source=path)
+        metrics = read_metrics(settings)
+        # metrics.json is written right after bpr.pth; only trust the one of this checkpoint
+        if metrics and metrics.get("trained_at") == recommender.trained_at:
+            recommender.metrics = metrics
+        return recommender
+
+    # --- facts -------------------------------------------------------------------------
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ext) - 1
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ext) - 1
+
+    @property
+    def user_ids(self) -> list[int]:
+        """Known user ids, ascending."""
+        return sorted(self.user_ext[1:].tolist())
+
+    @property
+    def item_ids(self) -> list[int]:
+        """Known item ids, ascending."""
+        return sorted(self.item_ext[1:].tolist())
+
+    def _user_row(self, user_id: Any) -> int:
+        """Internal row of a validated user id, or -1 when the model does not know it."""
+        uid = check_id(user_id, "user_id")
+        return int(self._user_lookup[uid]) if uid < len(self._user_lookup) else -1
+
+    def _item_column(self, item_id: Any) -> int:
+        iid = check_id(item_id, "item_id")
+        return int(self._item_lookup[iid]) if iid < len(self._item_lookup) else -1
+
+    def known_user(self, user_id: Any) -> bool:
+        return self._user_row(user_id) > 0
+
+    def known_item(self, item_id: Any) -> bool:
+        return self._item_column(item_id) > 0
+
+    def seen_items(self, user_id: Any) -> set[int]:
+        """Every item the user rated in the full data (empty for an unknown user)."""
+        row = self._user_row(user_id)
+        if row <= 0:
+            return set()
+        return set(self.item_ext[np.flatnonzero(self._seen[row])].tolist()) - {-1}
+
+    # --- ranking -----------------------------------------------------------------------
+    def scores(self, user_id: Any, item_ids: Iterable[Any]) -> dict[int, float]:
+        """BPR scores (user · item embedding dot products) of the given items."""
+        row = self._user_row(user_id)
+        if row <= 0:
+            raise UnknownUserError(
+                f"User {user_id} is not in the trained model (known users "
+                f"{known_range(self._user_lookup)}); top_k falls back to popularity for them."
+            )
+        ids = list(item_ids)
+        if not ids:
+            return {}
+        columns = candidate_columns(ids, self._item_lookup)
+        return {int(i): float(self._scores[row, c]) for i, c in zip(ids, columns, strict=True)}
+
+    def top_k(
+        self,
+        user_id: Any,
+        k: int = 10,
+        candidates: Collection[Any] | None = None,
+        exclude_seen: bool = True,
+    ) -> TopK:
+        """The user's k best items, best first; never a seen item (unless exclude_seen is
+        False) and only items in ``candidates`` when given. Fewer than k when fewer remain.
+
+        An unknown (but well-formed) user id gets a popularity ranking with ``fallback=True``.
+        """
+        k = check_k(k, self.max_k)
+        row = self._user_row(user_id)
+        uid = int(user_id)
+        allowed = None if candidates is None else candidate_columns(candidates, self._item_lookup)
+        if row <= 0:
+            items = self.popularity.rank(k, allowed_columns=allowed)
+            reason = (
+                f"user {uid} is not in the trained model (known users "
+                f"{known_range(self._user_lookup)}): ranked by popularity"
+            )
+            return TopK(uid, items, fallback=True, reason=reason, model="popularity")
+        scores = self._scores[row].copy()
+        if exclude_seen:
+            scores[self._seen[row]] = -np.inf
+        if allowed is not None:
+            restricted = np.full(len(scores), -np.inf, dtype=scores.dtype)
+            restricted[allowed] = scores[allowed]
+            scores = restricted
+        return TopK(uid, top_k_columns(scores, k, self.item_ext))
+
+    def top_k_all_users(self, k: int = 10, exclude_seen: bool = True) -> dict[int, TopK]:
+        """Top-k for every known user at once (batched over the score matrix)."""
+        k = check_k(k, self.max_k)
+        scores = self._scores[1:].copy()
+        if exclude_seen:
+            scores[self._seen[1:]] = -np.inf
+        else:
+            scores[:, 0] = -np.inf
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        order = np.lexsort((self.item_ext[part], -part_scores), axis=1)
+        best = np.take_along_axis(part, order, axis=1)
+        best_scores = np.take_along_axis(part_scores, order, axis=1)
+        result: dict[int, TopK] = {}
+        for r, uid in enumerate(self.user_ext[1:].tolist()):
+            finite = np.isfinite(best_scores[r])
+            items = [
+                ScoredItem(int(i), float(s))
+                for i, s in zip(self.item_ext[best[r][finite]], best_scores[r][finite], strict=True)
+            ]
+            result[uid] = TopK(uid, items)
+        return result
+
+
+_cache: dict[tuple[str, int, int], Recommender] = {}
+_cache_lock = threading.Lock()
+
+
+def get_recommender(settings: Settings) -> Recommender:
+    """The process-wide ``Recommender`` for this checkpoint (reloaded when the file changes)."""
+    path = checkpoint_path(settings)
+    try:
+        key = (str(path), path.stat().st_mtime_ns, settings.max_k)
+    except FileNotFoundError:
+        return Recommender.load(settings)  # raises NotBuiltError with the fix
+    with _cache_lock:
+        if key not in _cache:
+            _cache.clear()
+            _cache[key] = Recommender.load(settings)
+        return _cache[key]
