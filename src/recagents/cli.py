@@ -13,12 +13,14 @@ from typing import Annotated
 
 import typer
 
+from recagents.cli_eval import eval_app
 from recagents.errors import RecagentsError
 from recagents.llm.cli import llm_app
 from recagents.settings import get_settings
 
 app = typer.Typer(help="recagents: agentic movie recommender.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
+app.add_typer(eval_app, name="eval")
 
 
 def emit_json(obj: dict) -> None:
@@ -112,8 +114,16 @@ def status(
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     try:
         app()
     except RecagentsError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise SystemExit(2) from None
+    except ValidationError as exc:  # a RECAGENTS_* setting with a bad value
+        problems = "; ".join(
+            f"RECAGENTS_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        typer.secho(f"error: invalid setting — {problems}", err=True, fg=typer.colors.RED)
         raise SystemExit(2) from None

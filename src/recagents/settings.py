@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     qdrant_api_key: SecretStr | None = Field(default=None, description="Qdrant server API key.")
     qdrant_collection: str = Field(default="ml100k_items", description="Qdrant collection name.")
     embedding_batch_size: int = Field(default=64, ge=1, description="Texts per embedding batch.")
+    torch_threads: int = Field(
+        default=1, ge=1, description="torch CPU threads for embeddings (set when the model loads)."
+    )
 
     # --- data --------------------------------------------------------------------------
     enrichment_path: Path | None = Field(

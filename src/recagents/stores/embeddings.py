@@ -56,6 +56,13 @@ def _load_model() -> Any:
         raise NotBuiltError(
             "sentence-transformers is not installed: pip install sentence-transformers==6.2.0"
         ) from exc
+    import torch
+
+    from recagents.settings import get_settings
+
+    # Small matrices: one thread is as fast on a quiet machine and far better under load
+    # (measured: one query 13 ms with 1 thread vs ~720 ms with 2 on a busy 2-core box).
+    torch.set_num_threads(get_settings().torch_threads)
     try:
         model = SentenceTransformer(str(path), local_files_only=True)
     except Exception as exc:  # a broken or partial model folder
