@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -36,7 +36,11 @@ ENRICHMENT_SHA256 = "5ab20ce67c6806741e3c1c21c9470d0d5933a3094cb6187b5de010257e3
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="RECAGENTS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="RECAGENTS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
     # --- where things live -------------------------------------------------------------
@@ -94,7 +98,11 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(
         default=None, description="Model name for openai / openai-compatible / ollama."
     )
-    openai_api_key: SecretStr | None = Field(default=None, description="OpenAI API key.")
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RECAGENTS_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="OpenAI API key (RECAGENTS_OPENAI_API_KEY, or the usual OPENAI_API_KEY).",
+    )
     llm_base_url: str | None = Field(
         default=None, description="Base URL of an OpenAI-compatible server (…/v1)."
     )
