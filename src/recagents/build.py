@@ -52,15 +52,13 @@ def load_catalog(settings: Settings, *, allow_download: bool = True) -> tuple[li
     if source.path is None:
         log.warning(source.note)
     enrichment = parse_enrichment(source.path) if source.path is not None else None
-    return build_catalog(enrichment), source.origin if source.path else "none"
+    return build_catalog(enrichment), source.origin
 
 
 def bpr_is_built(settings: Settings) -> bool:
-    from recagents.recommender.train import checkpoint_path
+    from recagents.recommender.train import checkpoint_path, metrics_path
 
-    return (
-        checkpoint_path(settings).is_file() and (settings.checkpoint_dir / "metrics.json").is_file()
-    )
+    return checkpoint_path(settings).is_file() and metrics_path(settings).is_file()
 
 
 def run_setup(settings: Settings, *, force: bool = False, steps=STEPS) -> SetupReport:

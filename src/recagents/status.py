@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from recagents.errors import RecagentsError
 from recagents.settings import Settings
 
@@ -31,13 +29,13 @@ def _vectors(settings: Settings) -> int:
 
 
 def _bpr(settings: Settings) -> dict | None:
-    path = settings.checkpoint_dir / "metrics.json"
-    if not path.is_file():
+    from recagents.recommender.train import read_metrics
+
+    metrics = read_metrics(settings)
+    if metrics is None:
         return None
-    metrics = json.loads(path.read_text())
-    return {k: metrics.get(k) for k in ("test", "valid", "best_epoch", "train_seconds")} | {
-        "popularity_test": metrics.get("popularity_test")
-    }
+    keys = ("test", "valid", "best_epoch", "train_seconds", "popularity_test")
+    return {k: metrics.get(k) for k in keys}
 
 
 def collect_status(settings: Settings) -> dict:
@@ -66,8 +64,11 @@ def collect_status(settings: Settings) -> dict:
         status["vectors"] = _vectors(settings)
     except RecagentsError as exc:
         status["errors"]["vectors"] = str(exc)
-    status["bpr"] = _bpr(settings)
-    if status["bpr"] is None:
-        status["errors"]["bpr"] = "no trained BPR: run `recagents setup` (or `recagents train`)"
+    try:
+        status["bpr"] = _bpr(settings)
+        if status["bpr"] is None:
+            status["errors"]["bpr"] = "no trained BPR: run `recagents setup` (or `recagents train`)"
+    except RecagentsError as exc:
+        status["errors"]["bpr"] = str(exc)
     status["ready"] = not status["errors"]
     return status
