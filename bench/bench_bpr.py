@@ -32,6 +32,21 @@ def _override(text: str) -> tuple[str, object]:
         return key, value
 
 
+def plot(test: dict, pop: dict, train_seconds: float):
+    from plots import grouped_bars, save, subplots
+
+    keys = ["ndcg@10", "recall@10"]
+    fig, (ax,) = subplots(figsize=(6, 3.5))
+    series = {
+        f"our BPR ({train_seconds:.0f} s)": [test[k] for k in keys],
+        "RecBole published": [PUBLISHED[k] for k in keys],
+        "popularity": [pop[k] for k in keys],
+    }
+    grouped_bars(ax, ["NDCG@10", "Recall@10"], series, unit="test split, ML-100k")
+    ax.set_title("BPR test quality vs published anchor and popularity", fontsize=9)
+    return save(fig, "bpr_quality")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="where to write bpr/ (default: temp dir)")
@@ -75,6 +90,7 @@ def main() -> None:
         f"goal (>=0.29 / >=0.25 in <=60 s): quality {'met' if met else 'NOT met'}, "
         f"time {'met' if fast else 'NOT met'}"
     )
+    print(f"plot: {plot(test, pop, metrics['train_seconds'])}")
     print(
         json.dumps(
             {

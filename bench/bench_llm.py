@@ -101,6 +101,21 @@ def bench_model(settings: Settings, model: str, repeat: int) -> list[dict]:
     return rows
 
 
+def plot(medians: dict[str, dict]):
+    from plots import grouped_bars, save, subplots
+
+    fig, axes = subplots(3, figsize=(11, 3.5))
+    panels = [
+        ("prompt_tps", "prompt tok/s"),
+        ("gen_tps", "generation tok/s"),
+        ("latency_s", "latency s (whole request)"),
+    ]
+    for ax, (key, unit) in zip(axes, panels, strict=True):
+        grouped_bars(ax, list(medians), {unit: [m[key] for m in medians.values()]}, unit=unit)
+        ax.set_title(f"{unit}, median", fontsize=9)
+    return save(fig, "llm_speed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
@@ -121,16 +136,19 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    medians = {}
     keys = sorted({(r["model"], r["threads"]) for r in results}, key=lambda k: (k[0], k[1]))
     for model, threads in keys:
         rows = [r for r in results if r["model"] == model and r["threads"] == threads]
         med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k not in ("model",)}
+        medians[f"{model.removeprefix('qwen2.5-coder-')}\n{threads} threads"] = med
         print(
             f"{model:<20} {threads:>3} {med['startup_s']:>7.1f} {med['prompt_tokens']:>10.0f} "
             f"{med['output_tokens']:>7.0f} {med['prompt_tps']:>12.1f} {med['gen_tps']:>9.1f} "
             f"{med['latency_s']:>9.1f} {med['attempts']:>5.0f}"
         )
     print(f"(median of {args.repeat} runs; load average {os.getloadavg()[0]:.1f})")
+    print(f"plot: {plot(medians)}")
 
 
 if __name__ == "__main__":

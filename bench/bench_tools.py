@@ -113,6 +113,23 @@ def bench_backend(ctx: ToolContext, repeats: int) -> dict:
     return {name: summary(secs, GOAL_MS.get(name, DEFAULT_GOAL_MS)) for name, secs in times.items()}
 
 
+def plot(results: dict):
+    from plots import grouped_bars, save, subplots
+
+    tools = list(next(iter(results.values())))
+    fig, axes = subplots(2, figsize=(11, 0.45 * len(tools) + 1.5))
+    for ax, p in zip(axes, ("p50", "p95"), strict=True):
+        series = {
+            backend: [per_tool[t][f"{p}_ms"] for t in tools]
+            for backend, per_tool in results.items()
+        }
+        goals = {f"goal {DEFAULT_GOAL_MS:.0f} ms": DEFAULT_GOAL_MS}
+        goals |= {f"goal {g:.0f} ms ({n})": g for n, g in GOAL_MS.items()}
+        grouped_bars(ax, tools, series, unit=f"{p} ms per call", horizontal=True, goals=goals)
+        ax.set_title(f"tool latency {p}", fontsize=9)
+    return save(fig, "tools_latency")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mysql-url", default=DEFAULT_MYSQL)
@@ -172,6 +189,7 @@ def main() -> None:
             print(
                 f"  {name:<30} {s['p50_ms']:>7.2f}  {s['p95_ms']:>7.2f}  {s['goal_ms']:>5.0f} {flag}"
             )
+    print(f"plot: {plot(results)}")
     print(
         json.dumps(
             {"repeats": opts.repeats, "torch_threads": opts.torch_threads, "results": results}

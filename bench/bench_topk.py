@@ -78,6 +78,23 @@ def run(settings: Settings, k: int, repeats: int, n_candidates: int) -> dict:
     }
 
 
+def plot(result: dict, cases: list[str]):
+    from plots import grouped_bars, save, subplots
+
+    fig, (ax, ax_all) = subplots(2, figsize=(9, 3.5))
+    series = {p: [result[c][f"{p}_ms"] for c in cases] for p in ("p50", "p95")}
+    grouped_bars(ax, [c.replace("_", " ") for c in cases], series, unit="ms per call")
+    ax.set_title(f"top-{result['k']} latency per user", fontsize=9)
+    grouped_bars(
+        ax_all,
+        ["loop of top_k", "top_k_all_users"],
+        {"all users": [result["all_users_loop_s"], result["all_users_batched_s"]]},
+        unit="seconds",
+    )
+    ax_all.set_title(f"all {result['n_users']} users (median)", fontsize=9)
+    return save(fig, "topk_latency")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path)
@@ -98,7 +115,8 @@ def main() -> None:
         f"load {result['load_s']:.3f} s; {result['n_users']} users x {result['n_items']} items, "
         f"k={result['k']}, {args.repeats} passes"
     )
-    for name in ("per_user", f"per_user_{args.candidates}_candidates", "unknown_user_popularity"):
+    cases = ["per_user", f"per_user_{args.candidates}_candidates", "unknown_user_popularity"]
+    for name in cases:
         s = result[name]
         print(
             f"{name:<28} p50 {s['p50_ms']:.3f} ms  p95 {s['p95_ms']:.3f} ms  "
@@ -108,6 +126,7 @@ def main() -> None:
         f"all users: loop of top_k {result['all_users_loop_s']:.3f} s, "
         f"batched top_k_all_users {result['all_users_batched_s']:.3f} s"
     )
+    print(f"plot: {plot(result, cases)}")
     print(json.dumps(result))
 
 

@@ -135,6 +135,33 @@ def qdrant_query(store: VectorStore, vector, candidates=None, genres=None, year_
         ).points
 
 
+def plot(figures: dict):
+    from plots import grouped_bars, save, subplots
+
+    steps = {
+        "model load": figures["model_load_s"],
+        "embedding": figures["index"]["embed_seconds"],
+        "upsert (1 txn)": figures["index"]["write_seconds"],
+        "upsert (per point)": figures.get("plain_per_point_upsert_s"),
+        "re-index unchanged": figures["reindex_unchanged_s"],
+        "reopen": figures["reopen_s"],
+    }
+    steps = {k: v for k, v in steps.items() if v is not None}
+    fig, (ax_steps, ax_search) = subplots(2, figsize=(11, 4.5))
+    grouped_bars(
+        ax_steps, list(steps), {"seconds": list(steps.values())}, unit="s (log)", horizontal=True
+    )
+    ax_steps.set_xscale("log")
+    ax_steps.set_title(f"indexing {figures['items']} items", fontsize=9)
+    latency = figures["latency"]
+    series = {p: [v[f"{p}_ms"] for v in latency.values()] for p in ("p50", "p95")}
+    grouped_bars(
+        ax_search, [n.replace("_", " ") for n in latency], series, unit="ms", horizontal=True
+    )
+    ax_search.set_title("search latency, k=10 (search = embed + Qdrant)", fontsize=9)
+    return save(fig, "vectors_timings")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enrichment", type=Path, default=SHARED_ENRICHMENT)
@@ -199,6 +226,7 @@ def main() -> None:
     )
     for name, value in figures["latency"].items():
         print(f"{name:<26}p50 {value['p50_ms']:>8.2f} ms   p95 {value['p95_ms']:>8.2f} ms")
+    print(f"plot: {plot(figures)}")
     print(json.dumps(figures))
 
 
