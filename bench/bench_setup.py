@@ -9,7 +9,6 @@ plot to bench/out/setup_steps.png.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +25,6 @@ def main() -> None:
         default=str(PROJECT_ROOT.parent / "shared/data/ml-100k/final_ml-100k.csv"),
     )
     args = parser.parse_args()
-    sys.argv = sys.argv[:1]  # RecBole reads --key=value from argv
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             data_dir=Path(tmp) / "data",

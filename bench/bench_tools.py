@@ -149,7 +149,6 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(opts.torch_threads)
-    sys.argv = sys.argv[:1]  # RecBole parses --key=value from argv
 
     with tempfile.TemporaryDirectory(prefix="bench-tools-") as tmp:
         data_dir = opts.data_dir or Path(tmp)

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,6 @@ from recagents.data.enrichment import parse_enrichment
 from recagents.data.movielens import load_ratings, load_users
 from recagents.settings import PROJECT_ROOT, Settings
 from recagents.stores.metadata import MetadataStore, check_connection, load_metadata, make_engine
-
-# RecBole reads `--key=value` from sys.argv: never let pytest's flags reach it.
-sys.argv = sys.argv[:1]
 
 DEFAULT_MYSQL_URL = "mysql+pymysql://root:@127.0.0.1:3306/recagents_test"
 SHARED_ENRICHMENT = PROJECT_ROOT.parent / "shared" / "data" / "ml-100k" / "final_ml-100k.csv"

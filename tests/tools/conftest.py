@@ -8,9 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-
 import pytest
 
 from recagents.data.movielens import load_ratings, load_users
@@ -37,14 +34,9 @@ def tool_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def tool_recommender(tool_settings, tmp_path_factory) -> Recommender:
-    saved_argv = sys.argv
-    sys.argv = saved_argv[:1]
-    try:
-        with contextlib.chdir(tmp_path_factory.mktemp("bpr-cwd")):
-            train_bpr(tool_settings, overrides={"epochs": BPR_EPOCHS}, show_progress=False)
-    finally:
-        sys.argv = saved_argv
+def tool_recommender(tool_settings) -> Recommender:
+    # train_bpr hides sys.argv from RecBole and writes nothing to the working directory itself.
+    train_bpr(tool_settings, overrides={"epochs": BPR_EPOCHS}, show_progress=False)
     return Recommender.load(tool_settings)
 
 
