@@ -123,7 +123,6 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     base = Settings()
     results = []
     for model in args.models:

@@ -20,9 +20,11 @@ from recagents.settings import PROJECT_ROOT, Settings
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=None)
+    shared = PROJECT_ROOT.parent / "shared/data/ml-100k/final_ml-100k.csv"
     parser.add_argument(
         "--enrichment",
-        default=str(PROJECT_ROOT.parent / "shared/data/ml-100k/final_ml-100k.csv"),
+        default=str(shared) if shared.is_file() else None,
+        help="final_ml-100k.csv (default: ../shared's copy, else setup's own cache/download)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

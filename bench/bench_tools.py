@@ -28,11 +28,11 @@ from recagents.data.enrichment import parse_enrichment
 from recagents.data.movielens import load_ratings, load_users
 from recagents.recommender.service import Recommender
 from recagents.recommender.train import checkpoint_path, train_bpr
-from recagents.settings import PROJECT_ROOT, Settings
+from recagents.services import ServiceContext
+from recagents.settings import DEFAULT_CONFIG_DIR, PROJECT_ROOT, Settings
 from recagents.stores.metadata import MetadataStore, check_connection, load_metadata, make_engine
 from recagents.stores.vectors import VectorStore
-from recagents.tools import ToolContext, build_tools
-from recagents.tools.results import as_dict
+from recagents.tools import TOOLS_BY_NAME, run_tool_call
 
 SHARED_ENRICHMENT = PROJECT_ROOT.parent / "shared" / "data" / "ml-100k" / "final_ml-100k.csv"
 DEFAULT_MYSQL = "mysql+pymysql://root:@127.0.0.1:3306/recagents_bench"
@@ -92,15 +92,15 @@ def summary(seconds: list[float], goal: float) -> dict:
     }
 
 
-def bench_backend(ctx: ToolContext, repeats: int) -> dict:
-    tools = {t.name: t for t in build_tools(ctx, "bench")}
-    horror = as_dict(tools["filter_items"].invoke({"genres": ["Horror"]}))["data"]["handle"]
+def bench_backend(ctx: ServiceContext, repeats: int) -> dict:
+    first = run_tool_call(TOOLS_BY_NAME["filter_items"], {"genres": ["Horror"]}, ctx)
+    horror, sets = first.result["data"]["handle"], first.candidate_sets
 
     def args_of(arguments: dict) -> dict:
         return {k: (horror if v == "$H" else v) for k, v in arguments.items()}
 
     for name, arguments in WORKLOAD:  # warm-up: caches, Swing rows, embedding model
-        result = as_dict(tools[name].invoke(args_of(arguments)))
+        result = run_tool_call(TOOLS_BY_NAME[name], args_of(arguments), ctx, sets).result
         if result["status"] != "success":
             raise SystemExit(f"{name} {arguments} failed in the benchmark: {result['message']}")
     times: dict[str, list[float]] = {}
@@ -108,7 +108,7 @@ def bench_backend(ctx: ToolContext, repeats: int) -> dict:
         for name, arguments in WORKLOAD:
             args = args_of(arguments)
             t = time.perf_counter()
-            tools[name].invoke(args)
+            run_tool_call(TOOLS_BY_NAME[name], args, ctx, sets)
             times.setdefault(name, []).append(time.perf_counter() - t)
     return {name: summary(secs, GOAL_MS.get(name, DEFAULT_GOAL_MS)) for name, secs in times.items()}
 
@@ -152,7 +152,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-tools-") as tmp:
         data_dir = opts.data_dir or Path(tmp)
-        settings = Settings(data_dir=data_dir, config_dir=PROJECT_ROOT / "configs", _env_file=None)
+        settings = Settings(data_dir=data_dir, config_dir=DEFAULT_CONFIG_DIR, _env_file=None)
         catalog = build_catalog(parse_enrichment(opts.enrichment))
         if not checkpoint_path(settings).is_file():
             log("training a 2-epoch BPR (latency does not depend on quality) ...")
@@ -173,7 +173,7 @@ def main() -> None:
             log(f"loading the metadata store ({backend}) ...")
             build_metadata(url, catalog, create=backend != "sqlite")
             store = MetadataStore(make_engine(url, read_only=True))
-            ctx = ToolContext(
+            ctx = ServiceContext(
                 settings=settings, store=store, recommender=recommender, vectors=vectors
             )
             log(f"timing {len(WORKLOAD)} calls x {opts.repeats} on {backend} ...")

@@ -23,7 +23,7 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from recagents.data.catalog import build_catalog
-from recagents.data.enrichment import parse_enrichment
+from recagents.data.enrichment import parse_enrichment, resolve_enrichment
 from recagents.settings import PROJECT_ROOT, Settings
 from recagents.stores.embeddings import Embedder, get_model
 from recagents.stores.vectors import VectorStore
@@ -164,25 +164,30 @@ def plot(figures: dict):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--enrichment", type=Path, default=SHARED_ENRICHMENT)
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+        "--enrichment",
+        type=Path,
+        default=SHARED_ENRICHMENT if SHARED_ENRICHMENT.is_file() else None,
+        help="final_ml-100k.csv (default: ../shared's copy, else the product's cache/download)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: RECAGENTS_TORCH_THREADS)"
     )
     parser.add_argument("--skip-plain", action="store_true", help="skip the per-point baseline")
     args = parser.parse_args()
 
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    figures: dict = {"torch_threads": torch.get_num_threads()}
-    catalog = build_catalog(parse_enrichment(args.enrichment) if args.enrichment else None)
-    figures["items"] = len(catalog)
+    threads = args.threads or Settings().torch_threads
+    enrichment = args.enrichment or resolve_enrichment(Settings()).path
+    catalog = build_catalog(parse_enrichment(enrichment) if enrichment else None)
+    figures: dict = {"items": len(catalog), "enrichment": str(enrichment)}
 
-    _, figures["model_load_s"] = timed(get_model)
-    embedder = Embedder()
+    _, figures["model_load_s"] = timed(lambda: get_model(threads))
+    figures["torch_threads"] = torch.get_num_threads()
+    embedder = Embedder(threads=threads)
     with tempfile.TemporaryDirectory(prefix="bench-vectors-") as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", _env_file=None)
+        settings = Settings(data_dir=Path(tmp) / "data", torch_threads=threads, _env_file=None)
         store = VectorStore.open(settings)
         report = store.index_catalog(catalog, show_progress=True)
         figures["index"] = {

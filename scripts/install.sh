@@ -1,29 +1,63 @@
 #!/usr/bin/env bash
-# Create/refresh the virtualenv at .venv/ (idempotent: reinstalls only when a requirements file changed).
-#   scripts/install.sh            runtime + dev dependencies
-#   scripts/install.sh --llm      + the embedded local LLM weights (1.5B app default and 0.5B)
-#   scripts/install.sh --llm-small + only the 0.5B weights (what the tests use)
+# Create/refresh the virtualenv at .venv/, one part at a time; a part is (re)installed only when
+# its own requirement files changed (a stamp per part: .venv/.installed-<part>-<hash>).
+#   scripts/install.sh              base: runtime dependencies + recagents (editable)
+#   scripts/install.sh --dev        + dev/test tools (requirements-dev.txt)
+#   scripts/install.sh --llm-small  + the 0.5B local LLM weights (what the tests use)
+#   scripts/install.sh --llm        + the 1.5B app default and the 0.5B
+# Flags combine (`make test` = --dev --llm-small). A larger part implies the smaller one (--llm
+# stamps llm-small too), so switching between `make run` and `make test` reinstalls nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
-extra=()
-case "${1:-}" in
-  --llm) extra=(requirements-llm.txt) ;;
-  --llm-small) extra=(requirements-llm-small.txt) ;;
-  "") ;;
-  *) echo "usage: $0 [--llm|--llm-small]" >&2; exit 2 ;;
-esac
-files=(requirements.txt constraints.txt requirements-recbole.txt pyproject.toml "${extra[@]}")
-stamp=".venv/.installed-$(cat "${files[@]}" | sha256sum | cut -c1-16)"
-if [ -f "$stamp" ]; then exit 0; fi
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+parts=(base)
+for arg in "$@"; do
+  case "$arg" in
+    --dev) parts+=(dev) ;;
+    --llm) parts+=(llm) ;;
+    --llm-small) parts+=(llm-small) ;;
+    *) echo "usage: $0 [--dev] [--llm|--llm-small]" >&2; exit 2 ;;
+  esac
+done
+
+files_of() {  # the files whose content a part's stamp covers
+  case "$1" in
+    base) echo requirements.txt constraints.txt requirements-recbole.txt pyproject.toml ;;
+    dev) echo requirements-dev.txt constraints.txt ;;
+    llm-small) echo requirements-llm-small.txt ;;
+    llm) echo requirements-llm.txt requirements-llm-small.txt ;;
+  esac
+}
+stamp_of() {
+  # shellcheck disable=SC2046
+  echo ".venv/.installed-$1-$(cat $(files_of "$1") | sha256sum | cut -c1-16)"
+}
+
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
-echo "installing dependencies into .venv (first time: a few minutes)…" >&2
-"${PIP[@]}" install --upgrade "pip>=24"
-"${PIP[@]}" install -r requirements.txt -c constraints.txt
-"${PIP[@]}" install --no-deps -r requirements-recbole.txt
-"${PIP[@]}" install --no-deps -e .
-for f in "${extra[@]}"; do "${PIP[@]}" install -r "$f"; done
-# A smaller extra set is implied by a larger one: keep stamps of both valid.
-touch "$stamp"
+install_part() {
+  case "$1" in
+    base)
+      "${PIP[@]}" install --upgrade "pip>=24"
+      "${PIP[@]}" install -r requirements.txt -c constraints.txt
+      "${PIP[@]}" install --no-deps -r requirements-recbole.txt
+      "${PIP[@]}" install --no-deps -e .
+      ;;
+    dev) "${PIP[@]}" install -r requirements-dev.txt -c constraints.txt ;;
+    llm-small) "${PIP[@]}" install -r requirements-llm-small.txt ;;
+    llm) "${PIP[@]}" install -r requirements-llm.txt ;;
+  esac
+}
+
+for part in "${parts[@]}"; do
+  stamp=$(stamp_of "$part")
+  [ -f "$stamp" ] && continue
+  # llm-small is part of llm: an up-to-date llm install covers it
+  if [ "$part" = llm-small ] && [ -f "$(stamp_of llm)" ]; then continue; fi
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  echo "installing $part dependencies into .venv (first time: a few minutes)…" >&2
+  install_part "$part"
+  rm -f .venv/.installed-"$part"-*
+  touch "$stamp"
+  if [ "$part" = llm ]; then rm -f .venv/.installed-llm-small-*; touch "$(stamp_of llm-small)"; fi
+done

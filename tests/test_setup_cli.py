@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recagents.settings import PROJECT_ROOT
+from recagents.settings import DEFAULT_CONFIG_DIR
 
 pytestmark = pytest.mark.slow
+STEP_NAMES = ("enrichment", "metadata", "bpr", "vectors")
 
 
 def recagents(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -39,23 +41,41 @@ def last_json(stdout: str) -> dict:
 def env(tmp_path_factory, enrichment_file) -> dict:
     data_dir = tmp_path_factory.mktemp("app") / "data"
     data_dir.mkdir()
-    config = yaml.safe_load((PROJECT_ROOT / "configs" / "bpr.yaml").read_text())
+    config = yaml.safe_load((DEFAULT_CONFIG_DIR / "bpr.yaml").read_text())
     config["epochs"] = 8
     short = data_dir.parent / "bpr-short.yaml"
     short.write_text(yaml.safe_dump(config))
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("RECAGENTS_")}
+    dropped = ("RECAGENTS_", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     return keep | {
         "RECAGENTS_DATA_DIR": str(data_dir),
         "RECAGENTS_ENRICHMENT_PATH": str(enrichment_file),
         "RECAGENTS_BPR_CONFIG": str(short),
-        "HF_HUB_OFFLINE": "1",
-    }
+    }  # no HF_HUB_OFFLINE: the embedding model loads from the wheel's folder without it
 
 
 @pytest.fixture(scope="module")
-def built(env) -> dict:
-    first = recagents(env, "setup", "--json")
-    return last_json(first.stdout)
+def first_setup(env) -> subprocess.CompletedProcess:
+    return recagents(env, "setup", "--json")
+
+
+@pytest.fixture(scope="module")
+def built(first_setup) -> dict:
+    return last_json(first_setup.stdout)
+
+
+def test_setup_terminal_output_is_bars_and_one_line_per_step(first_setup, env):
+    err = first_setup.stderr
+    summary = re.compile(rf"^({'|'.join(STEP_NAMES)}) +(built|up to date) +[0-9.]+s  \S")
+    summaries = [line for line in err.splitlines() if summary.match(line)]
+    assert [line.split()[0] for line in summaries] == list(STEP_NAMES)
+    assert "INFO" not in err  # no log lines on a healthy run: bars and summaries only
+    assert "BPR epochs" in err  # the progress bar
+    # RecBole's own INFO lines (config dump, per-epoch losses) go to the log, not the terminal
+    for recbole_line in ("Hyper Parameters", "train loss", "valid result"):
+        assert recbole_line not in err
+    logs = list((Path(env["RECAGENTS_DATA_DIR"]) / "bpr" / "logs").glob("*.log"))
+    assert logs and "Hyper Parameters" in logs[0].read_text()
 
 
 def test_status_reports_what_is_built(env, built):
@@ -67,6 +87,9 @@ def test_status_reports_what_is_built(env, built):
     test = status["bpr"]["test"]
     assert 0 < test["ndcg@10"] < 1 and 0 < test["recall@10"] < 1
     assert status["enrichment"] == "setting" and status["ready"] is True
+    split = status["split"]  # RecBole's split, saved beside the checkpoint
+    assert set(split) == {"train", "valid", "test"} and sum(split.values()) == 100_000
+    assert split["train"] > split["valid"] > 0 and split["test"] > 0
     data_dir = Path(env["RECAGENTS_DATA_DIR"])
     assert not {"saved", "log", "log_tensorboard"} & {p.name for p in data_dir.iterdir()}
 
@@ -76,6 +99,44 @@ def test_second_setup_skips_finished_steps(env, built):
     steps = {s["name"]: s for s in again["steps"]}
     assert not steps["metadata"]["done"] and not steps["bpr"]["done"]
     assert not steps["vectors"]["done"]
+
+
+def test_changed_bpr_yaml_retrains_once(env, built):
+    short = Path(env["RECAGENTS_BPR_CONFIG"])
+    original = short.read_text()
+    config = yaml.safe_load(original)
+    config["epochs"] = 3
+    short.write_text(yaml.safe_dump(config))
+    try:
+        changed = last_json(recagents(env, "setup", "--step", "bpr", "--json").stdout)
+        assert [(s["name"], s["done"]) for s in changed["steps"]] == [("bpr", True)]
+        again = last_json(recagents(env, "setup", "--step", "bpr", "--json").stdout)
+        assert [(s["name"], s["done"]) for s in again["steps"]] == [("bpr", False)]
+    finally:
+        short.write_text(original)
+        recagents(env, "setup", "--step", "bpr")  # back to the module's model
+
+
+def test_status_while_the_app_holds_the_vectors(env, built):
+    hold = (
+        "import sys\nfrom qdrant_client import QdrantClient\n"
+        "c = QdrantClient(path=sys.argv[1])\nprint('ready', flush=True)\nsys.stdin.read()\n"
+    )
+    folder = Path(env["RECAGENTS_DATA_DIR"]) / "qdrant"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        proc = recagents(env, "status", "--json", check=False)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    status = last_json(proc.stdout)
+    assert status["vectors"] == "held by a running process"
+    assert status["ready"] is True and proc.returncode == 0
+    assert status["items"] == 1682
 
 
 def test_status_on_nothing_built_names_the_fix(tmp_path, env):

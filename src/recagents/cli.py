@@ -6,14 +6,12 @@ progress go to stderr.
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
 from typing import Annotated
 
 import typer
 
 from recagents.cli_eval import eval_app
+from recagents.cli_output import echo_err, emit_json, setup_logging
 from recagents.errors import RecagentsError
 from recagents.llm.cli import llm_app
 from recagents.settings import get_settings
@@ -23,25 +21,11 @@ app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 
 
-def emit_json(obj: dict) -> None:
-    """Print one JSON object as the last stdout line."""
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
-    sys.stdout.flush()
-
-
 @app.callback()
 def _configure(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
-    from rich.console import Console
-    from rich.logging import RichHandler
-
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
-        force=True,
-    )
+    setup_logging(verbose)
 
 
 @app.command()
@@ -53,32 +37,38 @@ def setup(
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Build everything: enrichment, metadata store, BPR, vector index (skips finished steps)."""
-    from recagents.build import STEPS, run_setup
+    """Build everything: enrichment, metadata store, BPR, vector index (skips finished steps).
+
+    Progress bars and one summary line per step go to stderr; ``--json`` prints the report as
+    the last stdout line.
+    """
+    from recagents.build import STEPS, run_setup, summary_line
 
     unknown = set(step or ()) - set(STEPS)
     if unknown:
         raise typer.BadParameter(f"unknown step(s) {sorted(unknown)}; choose from {list(STEPS)}")
-    report = run_setup(get_settings(), force=force, steps=tuple(step or STEPS))
+    report = run_setup(
+        get_settings(),
+        force=force,
+        steps=tuple(step or STEPS),
+        on_step=lambda result: echo_err(summary_line(result)),
+    )
     if json_out:
         emit_json(report.as_dict())
-    else:
-        for s in report.steps:
-            typer.echo(
-                f"{s.name:<11} {'built' if s.done else 'up to date':<10} {s.seconds:7.1f}s  {s.detail}"
-            )
 
 
 @app.command()
 def train(
-    epochs: Annotated[
-        int | None, typer.Option(help="Override the epochs of configs/bpr.yaml.")
-    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the epochs of the BPR YAML.")] = None,
 ) -> None:
-    """Train BPR from configs/bpr.yaml (always retrains); metrics saved beside the checkpoint."""
-    from recagents.recommender.train import train_bpr
+    """Train BPR from the BPR YAML (always retrains); metrics saved beside the checkpoint.
 
-    metrics = train_bpr(get_settings(), overrides={"epochs": epochs} if epochs else None)
+    RecBole's own log lines go to ``<data_dir>/bpr/logs/``; the terminal shows the epoch bar.
+    A run with ``--epochs`` is recorded as such: the next ``setup`` retrains from the YAML.
+    """
+    from recagents.build import train_and_record
+
+    metrics = train_and_record(get_settings(), overrides={"epochs": epochs} if epochs else None)
     emit_json({"test": metrics["test"], "best_epoch": metrics.get("best_epoch")})
 
 
@@ -87,10 +77,14 @@ def index(
     force: Annotated[bool, typer.Option(help="Re-embed every item.")] = False,
 ) -> None:
     """Embed item plots into Qdrant (only texts that changed)."""
-    from recagents.build import run_setup
+    from recagents.build import run_setup, summary_line
 
-    report = run_setup(get_settings(), force=force, steps=("vectors",))
-    typer.echo(report.steps[-1].detail)
+    run_setup(
+        get_settings(),
+        force=force,
+        steps=("vectors",),
+        on_step=lambda result: echo_err(summary_line(result)),
+    )
 
 
 @app.command()

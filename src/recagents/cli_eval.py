@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from recagents.cli_output import emit_json, setup_logging
 from recagents.settings import get_settings
 
 eval_app = typer.Typer(help="Benchmarks and replays.", no_args_is_help=True)
@@ -59,6 +58,7 @@ def tools_replay(
     """Replay the suite's data-only tool calls through our tools and compare with the peer."""
     from recagents.eval.tools_replay import run_replay
 
+    setup_logging()
     settings = get_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
@@ -70,8 +70,7 @@ def tools_replay(
         show_progress=True,
     )
     if as_json:
-        sys.stdout.write(json.dumps(report.as_dict(), default=str) + "\n")
-        sys.stdout.flush()
+        emit_json(report.as_dict())
         return
     from rich.console import Console
     from rich.table import Table

@@ -38,3 +38,11 @@ class BackendUnavailableError(RecagentsError, ConnectionError):
 
 class DataError(RecagentsError):
     """An input file is missing, corrupted or has an unexpected schema."""
+
+
+class EmptyResultError(RecagentsError):
+    """A valid request that matches nothing; ``data`` says what would (e.g. relaxations)."""
+
+    def __init__(self, message: str, data: object = None) -> None:
+        super().__init__(message)
+        self.data = data

@@ -15,12 +15,16 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+MAX_K = 100
+"""The largest k any top-k, search or popularity request may ask for (one bound, everywhere)."""
+DEFAULT_CONFIG_DIR = PACKAGE_DIR / "configs"
+"""The YAML defaults shipped inside the package (found the same way in a non-editable install)."""
 
 
 def _project_root() -> Path:
-    """The repository root for a source checkout, else the working directory."""
+    """The repository root for a source checkout (src layout), else the working directory."""
     candidate = PACKAGE_DIR.parent.parent
-    if (candidate / "pyproject.toml").exists() and (candidate / "configs").is_dir():
+    if (candidate / "pyproject.toml").is_file() and PACKAGE_DIR.parent.name == "src":
         return candidate
     return Path.cwd()
 
@@ -49,7 +53,8 @@ class Settings(BaseSettings):
         description="Folder for everything built: SQLite file, Qdrant folder, checkpoints, models.",
     )
     config_dir: Path = Field(
-        default=PROJECT_ROOT / "configs", description="Folder with the YAML defaults."
+        default=DEFAULT_CONFIG_DIR,
+        description="Folder with the YAML defaults (default: the package's own configs/).",
     )
 
     # --- metadata store ----------------------------------------------------------------
@@ -57,6 +62,12 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL, e.g. mysql+pymysql://user:pw@127.0.0.1:3306/recagents. "
         "Default: sqlite file <data_dir>/recagents.sqlite.",
+    )
+    database_readonly_url: str | None = Field(
+        default=None,
+        description="Optional URL of a SELECT-only database user for the agent side (least "
+        "privilege on MySQL), e.g. mysql+pymysql://recagents_ro:pw@127.0.0.1:3306/recagents. "
+        "Default: database_url (the agent side is still read-only per connection).",
     )
 
     # --- vector store ------------------------------------------------------------------
@@ -88,7 +99,12 @@ class Settings(BaseSettings):
     bpr_config: Path | None = Field(
         default=None, description="BPR YAML. Default: <config_dir>/bpr.yaml."
     )
-    max_k: int = Field(default=100, ge=1, description="Largest k a top-k request may ask for.")
+    holdout: Literal["none", "valid", "test"] = Field(
+        default="none",
+        description="History view: none (the product: every rating is history); test (the "
+        "RecBole test split is hidden from everything: evaluation); valid (valid + test hidden: "
+        "tuning).",
+    )
 
     # --- LLM (see recagents.llm) -------------------------------------------------------
     llm_provider: Literal["auto", "openai", "ollama", "openai-compatible", "local"] = Field(
@@ -96,7 +112,8 @@ class Settings(BaseSettings):
         description="auto: an explicit choice wins, then OpenAI if a key is present, else local.",
     )
     llm_model: str | None = Field(
-        default=None, description="Model name for openai / openai-compatible / ollama."
+        default=None,
+        description="Model name for openai / openai-compatible (Ollama uses ollama_model).",
     )
     openai_api_key: SecretStr | None = Field(
         default=None,
@@ -162,6 +179,12 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'recagents.sqlite'}"
+
+    @property
+    def agent_database_url(self) -> str:
+        """The URL the agent side (read-only metadata access) connects with: the SELECT-only
+        ``database_readonly_url`` when set, else the normal one."""
+        return self.database_readonly_url or self.sqlalchemy_url
 
     @property
     def display_database_url(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recagents.errors import RecagentsError
+from recagents.errors import NotBuiltError, RecagentsError
 from recagents.settings import Settings
 
 
@@ -18,10 +18,24 @@ def _metadata(settings: Settings) -> dict:
         store.close()
 
 
-def _vectors(settings: Settings) -> int:
-    from recagents.stores.vectors import VectorStore
+VECTORS_HELD = "held by a running process"
 
-    store = VectorStore.open(settings, read_only=True)
+
+def _vectors(settings: Settings) -> int | str:
+    """The number of vectors, or ``VECTORS_HELD`` when another process (the running app) holds
+    the local Qdrant folder and the collection is listed there (so it is built)."""
+    from recagents.stores.qdrant_clients import FolderHeldError, local_collections
+    from recagents.stores.vectors import NOT_BUILT, VectorStore
+
+    try:
+        store = VectorStore.open(settings, read_only=True)
+    except FolderHeldError as exc:
+        if settings.qdrant_collection in local_collections(settings.qdrant_path):
+            return VECTORS_HELD
+        raise NotBuiltError(
+            f"collection {settings.qdrant_collection!r} is not listed in {settings.qdrant_path} "
+            f"({exc}): {NOT_BUILT}"
+        ) from exc
     try:
         return store.count()
     finally:
@@ -38,15 +52,26 @@ def _bpr(settings: Settings) -> dict | None:
     return {k: metrics.get(k) for k in keys}
 
 
+def _split(settings: Settings) -> dict[str, int]:
+    """RecBole's train/valid/test sizes, read back from the saved split (the holdout views)."""
+    from recagents.recommender.split import Split
+    from recagents.recommender.train import split_path
+
+    return Split.load(split_path(settings)).counts()
+
+
 def collect_status(settings: Settings) -> dict:
     """Status as one JSON-ready dict; a part that is missing or unreachable reports ``None`` and
-    its reason under ``errors`` instead of failing the whole status."""
+    its reason under ``errors`` instead of failing the whole status. Vectors in a local Qdrant
+    folder that another process holds (one process per folder) report ``"held by a running
+    process"``: built, not counted, and not an error."""
     status: dict = {
         "items": None,
         "users": None,
         "ratings": None,
         "vectors": None,
         "bpr": None,
+        "split": None,
         "enrichment": None,
         "database": settings.display_database_url,
         "qdrant": settings.qdrant_url or str(settings.qdrant_path),
@@ -70,5 +95,10 @@ def collect_status(settings: Settings) -> dict:
             status["errors"]["bpr"] = "no trained BPR: run `recagents setup` (or `recagents train`)"
     except RecagentsError as exc:
         status["errors"]["bpr"] = str(exc)
+    if status["bpr"] is not None:  # no BPR: the same missing step, said once
+        try:
+            status["split"] = _split(settings)
+        except RecagentsError as exc:
+            status["errors"]["split"] = str(exc)
     status["ready"] = not status["errors"]
     return status

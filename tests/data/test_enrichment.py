@@ -36,9 +36,9 @@ def test_review_count(text, count):
     assert parse_review_count(text) == count
 
 
-def test_parse_real_file(enrichment_file):
-    assert sha256_of(enrichment_file) == ENRICHMENT_SHA256
-    frame = parse_enrichment(enrichment_file)
+def test_parse_real_file(real_enrichment_file):
+    assert sha256_of(real_enrichment_file) == ENRICHMENT_SHA256
+    frame = parse_enrichment(real_enrichment_file)
     assert len(frame) == 1591 and frame["item_id"].is_unique
     # "unknown" never survives as a value
     for column in ("country", "age_rating", "description", "title"):
@@ -57,9 +57,24 @@ def test_corrupted_file_names_the_setting(tmp_path):
         parse_enrichment(bad)
 
 
+def test_synthetic_file_has_the_real_schema(
+    synthetic_enrichment_file, enrichment_file, enrichment_is_real
+):
+    import pandas as pd
+
+    header = pd.read_csv(synthetic_enrichment_file, sep="\t", nrows=0).columns.tolist()
+    assert len(header) == 27
+    if enrichment_is_real:  # enrichment_file is the real one: same columns, same order
+        assert header == pd.read_csv(enrichment_file, sep="\t", nrows=0).columns.tolist()
+    frame = parse_enrichment(synthetic_enrichment_file)
+    assert 300 <= len(frame) < 1682 and frame["item_id"].is_unique
+    assert frame["imdb_rating"].isna().any() and frame["duration_min"].notna().any()
+
+
 def test_truncated_file_is_detected(tmp_path, enrichment_file):
     cut = tmp_path / "cut.csv"
-    cut.write_bytes(enrichment_file.read_bytes()[:200_000] + b"\n\x00\x01garbage")
+    data = enrichment_file.read_bytes()
+    cut.write_bytes(data[: len(data) // 2] + b"\n\x00\x01garbage")
     with pytest.raises(DataError):
         parse_enrichment(cut)
 

@@ -23,7 +23,10 @@ SHARED_SUITE = PROJECT_ROOT.parent / "shared" / "data" / "recsys-agent-eval"
 def suite_dir() -> Path:
     path = Path(os.environ.get("RECAGENTS_TEST_PEER_SUITE", SHARED_SUITE))
     if not (path / "evaluation_easy.json").is_file():
-        pytest.fail(f"peer suite not found at {path}: set RECAGENTS_TEST_PEER_SUITE")
+        pytest.skip(
+            f"needs the peer project's 50-query suite (not at {path}): set "
+            "RECAGENTS_TEST_PEER_SUITE=/path/to/recsys-agent-eval"
+        )
     return path
 
 
@@ -35,6 +38,7 @@ def report(metadata_url, suite_dir, tmp_path_factory):
     return run_replay(settings, suite_dir, show_progress=False)
 
 
+@pytest.mark.real_enrichment
 def test_replay_matches_the_peer(report):
     assert report.calls >= 60
     assert report.match_rate >= 0.9
@@ -47,12 +51,14 @@ def test_replay_matches_the_peer(report):
     assert set(report.skipped) == {"get_top_k_recommendations_tool", "vector_store_search_tool"}
 
 
+@pytest.mark.real_enrichment
 def test_every_residual_mismatch_is_the_peer_quoting_quirk(report):
     """Documented: the peer kept raw CSV quoting in some text fields. Anything else is a bug."""
     for mismatch in report.mismatches:
         assert "raw CSV quoting" in mismatch["reason"], mismatch
 
 
+@pytest.mark.real_enrichment
 def test_peer_universe_is_the_loader_kept_records(metadata_url, catalog):
     store = MetadataStore(make_engine(metadata_url, read_only=True))
     try:
@@ -64,6 +70,7 @@ def test_peer_universe_is_the_loader_kept_records(metadata_url, catalog):
     assert universe <= {c["item_id"] for c in catalog if c["enriched"]}
 
 
+@pytest.mark.real_enrichment
 def test_cli_prints_one_json_line(sqlite_url, suite_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("RECAGENTS_DATA_DIR", str(tmp_path))
     result = CliRunner().invoke(

@@ -8,83 +8,11 @@ command to run; deselect them with ``-m "not llm"``.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-
-from recagents.errors import NotBuiltError
-from recagents.llm.weights import ensure_local_weights
-from recagents.settings import Settings
-
-TEST_MODEL = "qwen2.5-coder-0.5b"
-
-
-def offline_settings(**overrides) -> Settings:
-    """Settings that ignore the developer's env/.env LLM choices (explicit test values).
-
-    ``local_threads`` is left to RECAGENTS_LOCAL_THREADS (default 2): on a CPU shared with
-    other busy processes, 1 thread is several times faster than 2 (see bench/bench_llm.py).
-    """
-    values = {
-        "llm_provider": "auto",
-        "llm_model": None,
-        "openai_api_key": None,
-        "llm_base_url": None,
-        "llm_api_key": None,
-        "local_model": TEST_MODEL,
-        "local_model_path": None,
-        "local_ctx_size": 4096,
-        "local_parallel": 2,
-        "llm_max_tokens": 200,
-        "llm_timeout_s": 300.0,
-        "llm_max_retries": 1,
-        "llm_tool_calling": None,
-        "llm_context_tokens": None,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
-
-
-@pytest.fixture(scope="session")
-def llm_data_dir(tmp_path_factory) -> Path:
-    """A data dir whose models/ holds the verified 0.5B weights (fails clearly if not installed)."""
-    data_dir = tmp_path_factory.mktemp("llm-data")
-    cache = os.environ.get("RECAGENTS_TEST_MODELS_DIR")
-    models_dir = data_dir / "models"
-    if cache:
-        Path(cache).mkdir(parents=True, exist_ok=True)
-        models_dir.symlink_to(Path(cache).resolve(), target_is_directory=True)
-    try:
-        ensure_local_weights(TEST_MODEL, models_dir)
-        problem = None
-    except NotBuiltError as exc:
-        problem = str(exc)
-    if problem:  # fail (never skip) the llm tests: CI must not pass them silently
-        pytest.fail(
-            f"llm tests need the local model weights: {problem} (or deselect: -m 'not llm')",
-            pytrace=False,
-        )
-    return data_dir
-
-
-@pytest.fixture(scope="session")
-def llm_settings(llm_data_dir) -> Settings:
-    return offline_settings(data_dir=llm_data_dir)
-
-
-@pytest.fixture(scope="session")
-def local_handle(llm_settings):
-    """The real local 0.5B behind the managed server, started once for the session."""
-    from recagents.llm.factory import make_chat_model
-
-    handle = make_chat_model(llm_settings)
-    yield handle
-    if handle.server is not None:
-        handle.server.stop()
 
 
 def free_port() -> int:
@@ -158,17 +86,6 @@ class StubHTTPServer:
         self._release.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def make_settings(tmp_path):
-    """``make_settings(**overrides)`` → offline Settings in this test's tmp dir."""
-
-    def make(**overrides) -> Settings:
-        overrides.setdefault("data_dir", tmp_path)
-        return offline_settings(**overrides)
-
-    return make
 
 
 @pytest.fixture

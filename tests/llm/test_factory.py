@@ -6,7 +6,7 @@ import pytest
 from langchain_ollama import ChatOllama
 from langchain_openai import ChatOpenAI
 
-from recagents.llm.factory import make_chat_model, resolve_provider
+from recagents.llm.factory import configured_model_name, make_chat_model, resolve_provider
 from recagents.llm.failures import LLMConfigError
 
 
@@ -83,6 +83,18 @@ def test_ollama_handle_and_model_override(make_settings):
     assert handle.capabilities.context_tokens == 4096
     assert handle.transport_retries == settings.llm_max_retries
     assert make_chat_model(settings, provider="ollama", model="llama3.1:8b").model == "llama3.1:8b"
+
+
+def test_ollama_model_comes_from_its_own_setting_or_the_flag(make_settings):
+    # A .env written for OpenAI (RECAGENTS_LLM_MODEL) must not override the Ollama model, and
+    # an explicit flag (--self_host --model X) wins over everything.
+    settings = make_settings(llm_model="gpt-4o", ollama_model="qwen2.5:7b")
+    assert configured_model_name(settings, "ollama") == "qwen2.5:7b"
+    assert make_chat_model(settings, provider="ollama").model == "qwen2.5:7b"
+    flagged = make_chat_model(settings, provider="ollama", model="llama3.1:8b")
+    assert flagged.model == flagged.chat_model.model == "llama3.1:8b"
+    assert configured_model_name(settings, "openai") == "gpt-4o"  # still used where it belongs
+    assert configured_model_name(settings, "openai", "gpt-4.1") == "gpt-4.1"
 
 
 def test_tool_calling_override(make_settings):

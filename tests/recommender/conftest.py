@@ -15,7 +15,7 @@ import pytest
 
 from recagents.recommender.service import Recommender
 from recagents.recommender.train import train_bpr
-from recagents.settings import PROJECT_ROOT, Settings
+from recagents.settings import DEFAULT_CONFIG_DIR, Settings
 
 SHORT_EPOCHS = 15
 MAX_K = 100
@@ -29,7 +29,7 @@ class BprRun:
 
 
 def make_settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, config_dir=PROJECT_ROOT / "configs", max_k=MAX_K)
+    return Settings(data_dir=data_dir, config_dir=DEFAULT_CONFIG_DIR)
 
 
 @pytest.fixture(scope="session")

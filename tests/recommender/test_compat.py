@@ -10,9 +10,9 @@ import torch
 import yaml
 
 from recagents.recommender import compat
-from recagents.settings import PROJECT_ROOT
+from recagents.settings import DEFAULT_CONFIG_DIR
 
-BPR_YAML = PROJECT_ROOT / "configs" / "bpr.yaml"
+BPR_YAML = DEFAULT_CONFIG_DIR / "bpr.yaml"
 
 
 def test_numpy_aliases_are_restored():

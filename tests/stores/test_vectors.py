@@ -1,6 +1,6 @@
 """The vector store on real Qdrant local mode with the real all-MiniLM-L6-v2 embeddings.
 
-One small store (120 items, some without enrichment) is embedded once per module; tests that
+One small store (100 items, some without enrichment) is embedded once per module; tests that
 write work on copies of its folder, so only the texts they change get embedded again.
 """
 
@@ -23,11 +23,9 @@ from recagents.errors import (
     InvalidArgumentError,
     NotBuiltError,
 )
-from recagents.settings import Settings
+from recagents.settings import MAX_K, Settings
 from recagents.stores.qdrant_clients import local_folders_open
 from recagents.stores.vectors import VectorStore
-
-MAX_K = 200  # more than the test store holds: an unfiltered search ranks every item
 
 COUNT_IN_SUBPROCESS = (
     "import sys\n"
@@ -56,11 +54,13 @@ class Built:
 
 
 def _settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, max_k=MAX_K, _env_file=None)
+    return Settings(data_dir=data_dir, _env_file=None)
 
 
 def _subset(catalog: list[dict]) -> list[dict]:
-    enriched = [item for item in catalog if item["enriched"]][::16][:100]
+    enriched = [item for item in catalog if item["enriched"]]
+    # real or synthetic: 80 enriched + 20 plain items, so a top-MAX_K search ranks every item
+    enriched = enriched[:: max(1, len(enriched) // 80)][:80]
     plain = [item for item in catalog if not item["enriched"]][:20]
     return sorted(enriched + plain, key=lambda item: item["item_id"])
 
@@ -345,6 +345,40 @@ def test_folder_held_by_another_process(copied):
         holder.wait(timeout=60)
     with VectorStore.open(copied, read_only=True) as store:  # free again
         assert store.count() > 0
+
+
+def test_status_reports_a_folder_held_by_another_process(copied, built, tmp_path):
+    """`recagents status` while the app holds the local Qdrant folder: "held", not a failure."""
+    from recagents.status import VECTORS_HELD, collect_status
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_IN_SUBPROCESS, str(copied.qdrant_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    empty = _settings(tmp_path / "empty")  # a held folder without the collection: not built
+    empty.qdrant_path.mkdir(parents=True)
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD_IN_SUBPROCESS, str(empty.qdrant_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert other.stdout.readline().strip() == "ready"
+        status = collect_status(copied)
+        assert status["vectors"] == VECTORS_HELD == "held by a running process"
+        assert "vectors" not in status["errors"]  # built, only not countable from here
+        assert set(status["errors"]) == {"metadata", "bpr"}  # nothing else was built here
+        unbuilt = collect_status(empty)
+        assert unbuilt["vectors"] is None and "recagents setup" in unbuilt["errors"]["vectors"]
+    finally:
+        for proc in (holder, other):
+            proc.stdin.close()
+            proc.wait(timeout=60)
+    assert collect_status(copied)["vectors"] == len(built.items)  # released: counted again
 
 
 def _closed_port() -> int:

@@ -1,54 +1,58 @@
-"""The candidate bus: handles across tools, per-conversation isolation, bounds, validation."""
+"""Candidate sets in conversation state: handles across tools, per-conversation isolation,
+bounds, validation, and a checkpointer round trip on SQLite and MariaDB."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from recagents.errors import InvalidArgumentError, NotFoundError
-from recagents.tools import CandidateBus
+from recagents.tools.candidates import (
+    MAX_SETS,
+    merge_candidate_sets,
+    new_set,
+    next_handle,
+    resolve_handle,
+)
+from recagents.tools.runtime import INLINE_LIMIT
 
 
-def test_handles_are_per_thread_and_keep_order():
-    bus = CandidateBus()
-    h1 = bus.put("a", [5, 3, 5, 9])
-    h2 = bus.put("b", [1])
-    assert h1 == "C1" and h2 == "C1"  # numbered per conversation
-    assert bus.get("a", "C1") == (5, 3, 9) and bus.get("b", "C1") == (1,)
-    assert bus.put("a", [7]) == "C2"
+def test_handles_are_numbered_and_keep_order():
+    sets = {}
+    h1 = next_handle(sets)
+    sets = merge_candidate_sets(sets, {h1: new_set([5, 3, 5, 9], "x")})
+    assert h1 == "C1" and resolve_handle(sets, "C1") == [5, 3, 9]
+    assert next_handle(sets) == "C2" and next_handle(sets, offset=2) == "C4"
 
 
 def test_unknown_and_malformed_handles():
-    bus = CandidateBus()
-    bus.put("a", [1, 2])
+    sets = {"C1": new_set([1, 2], "x")}
     with pytest.raises(NotFoundError, match=r"'C7'.*\['C1'\]"):
-        bus.get("a", "C7")
+        resolve_handle(sets, "C7")
     with pytest.raises(NotFoundError, match="none"):
-        bus.get("other", "C1")
+        resolve_handle({}, "C1")
     with pytest.raises(InvalidArgumentError, match="not a candidate handle"):
-        bus.get("a", "C1; DROP TABLE items")
+        resolve_handle(sets, "C1; DROP TABLE items")
 
 
-def test_bounded_lru():
-    bus = CandidateBus(max_sets_per_thread=2, max_threads=2)
-    bus.put("a", [1])
-    bus.put("a", [2])
-    bus.get("a", "C1")  # touch C1: C2 is now the least recently used
-    bus.put("a", [3])
-    assert set(bus.describe("a")) == {"C1", "C3"}
-    bus.put("b", [1])
-    bus.put("c", [1])  # evicts thread "a"
-    assert bus.describe("a") == {}
+def test_bounded_to_the_newest_sets():
+    sets = {}
+    for n in range(MAX_SETS + 3):
+        sets = merge_candidate_sets(sets, {next_handle(sets): new_set([n + 1], "x")})
+    assert len(sets) == MAX_SETS and "C1" not in sets and f"C{MAX_SETS + 3}" in sets
+    assert next_handle(sets) == f"C{MAX_SETS + 4}"  # never reused
     with pytest.raises(NotFoundError, match="expired"):
-        bus.get("a", "C1")
+        resolve_handle(sets, "C1")
 
 
-def test_a_chain_of_tools_passes_handles(call, tool_ctx, ratings_df):
+def test_a_chain_of_tools_passes_handles(call, ratings_df, handle_ids):
     filt = call(
         "filter_items", genres=["Horror"], release_year={"request": "lower", "threshold": 1996}
     )
     handle = filt["data"]["handle"]
-    assert filt["data"]["count"] > tool_ctx.options.inline_limit and "item_ids" not in filt["data"]
-    horror = set(tool_ctx.bus.get("t1", handle))
+    assert filt["data"]["count"] > INLINE_LIMIT and "item_ids" not in filt["data"]
+    horror = set(handle_ids(handle))
 
     popular = call("popular_items", k=20, user_group=["young_adult"], items=handle)
     top = [i["item_id"] for i in popular["data"]["items"]]
@@ -74,3 +78,59 @@ def test_handles_do_not_leak_across_conversations(call):
 def test_peer_style_literal_lists_are_accepted(call):
     result = call("popular_items", k=3, items=["77", "161", "237", "405", "849"])
     assert result["status"] == "success" and len(result["data"]["items"]) == 3
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def conversation_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'conversations.sqlite'}"
+    return request.getfixturevalue("mariadb_url")
+
+
+def test_candidate_sets_survive_a_checkpointer_round_trip(
+    conversation_url, tool_settings, metadata_store, tool_recommender, tool_vectors, swing_index
+):
+    """Persist a conversation, rebuild context, tools and graph from scratch, resolve the handle."""
+    import uuid
+
+    from langchain_core.messages import AIMessage
+    from langgraph.graph import START, StateGraph
+    from langgraph.prebuilt import ToolNode
+
+    from recagents.services import ServiceContext
+    from recagents.stores.checkpoints import open_checkpointer
+    from recagents.tools import TOOLS, ToolState
+
+    def fresh_graph(saver):
+        graph = StateGraph(ToolState, context_schema=ServiceContext)
+        graph.add_node("tools", ToolNode(list(TOOLS)))
+        graph.add_edge(START, "tools")
+        return graph.compile(checkpointer=saver)
+
+    def fresh_ctx():
+        return ServiceContext(
+            tool_settings, metadata_store, tool_recommender, tool_vectors, swing_index
+        )
+
+    thread = {"configurable": {"thread_id": f"t-{uuid.uuid4().hex[:8]}"}}
+    filt = {"name": "filter_items", "args": {"genres": ["Film-Noir"]}, "id": "f1"}
+    with open_checkpointer(conversation_url) as saver:
+        out = fresh_graph(saver).invoke(
+            {"messages": [AIMessage("", tool_calls=[filt])]}, thread, context=fresh_ctx()
+        )
+    handle = json.loads(out["messages"][-1].content)["data"]["handle"]
+    noir = out["candidate_sets"][handle]["ids"]
+    assert noir
+
+    with open_checkpointer(conversation_url) as saver:  # everything rebuilt from the database
+        app = fresh_graph(saver)
+        assert app.get_state(thread).values["candidate_sets"][handle]["ids"] == noir
+        use = {"name": "item_metadata", "args": {"items": handle, "fields": ["genres"]}, "id": "m"}
+        out = app.invoke(
+            {"messages": [AIMessage("", tool_calls=[use])]}, thread, context=fresh_ctx()
+        )
+    body = json.loads(out["messages"][-1].content)
+    assert body["status"] == "success", body["message"]
+    assert [row["item_id"] for row in body["data"]] == noir
+    assert all("Film-Noir" in row["genres"] for row in body["data"])
+    assert len(out["messages"]) == 4  # the first turn's messages were restored too

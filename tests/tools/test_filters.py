@@ -8,6 +8,8 @@ import operator
 
 import pytest
 
+from recagents.tools.runtime import INLINE_LIMIT, PREVIEW_SIZE
+
 OPS = {
     "lower": operator.lt,
     "higher": operator.gt,
@@ -78,45 +80,45 @@ CASES = [
 
 
 @pytest.mark.parametrize("args", CASES, ids=[str(i) for i in range(len(CASES))])
-def test_filter_returns_exactly_the_matching_items(call, catalog, tool_ctx, args):
+def test_filter_returns_exactly_the_matching_items(call, catalog, tool_ctx, args, handle_ids):
     result = call("filter_items", **args)
     want = sorted(c["item_id"] for c in catalog if matches(c, args))
     assert want, f"test case {args} should match something"
     assert result["status"] == "success", result["message"]
     data = result["data"]
-    got = list(tool_ctx.bus.get("t1", data["handle"]))
+    got = handle_ids(data["handle"])
     assert got == want
     assert data["count"] == len(want)
-    if len(want) <= tool_ctx.options.inline_limit:
+    if len(want) <= INLINE_LIMIT:
         assert data["item_ids"] == want
     else:
-        assert [p["item_id"] for p in data["preview"]] == want[: tool_ctx.options.preview_size]
+        assert [p["item_id"] for p in data["preview"]] == want[:PREVIEW_SIZE]
 
 
-def test_filter_within_a_candidate_set(call, catalog, tool_ctx):
+def test_filter_within_a_candidate_set(call, catalog, tool_ctx, handle_ids):
     horror = call("filter_items", genres=["Horror"])["data"]["handle"]
     result = call(
         "filter_items", release_year={"request": "higher", "threshold": 1990}, items=horror
     )
-    got = set(tool_ctx.bus.get("t1", result["data"]["handle"]))
+    got = set(handle_ids(result["data"]["handle"]))
     want = {c["item_id"] for c in catalog if "Horror" in c["genres"] and (c["year"] or 0) > 1990}
     assert got == want
     explicit = call("filter_items", genres=["Horror"], items=[1, 17, 84, 101, 2])
     assert explicit["data"]["item_ids"] == [17, 84, 101]
 
 
-def test_unknown_values_never_satisfy_a_comparison(call, catalog, tool_ctx):
+def test_unknown_values_never_satisfy_a_comparison(call, catalog, tool_ctx, handle_ids):
     low = call("filter_items", imdb_rating={"request": "lower", "threshold": 100})
-    got = set(tool_ctx.bus.get("t1", low["data"]["handle"]))
+    got = set(handle_ids(low["data"]["handle"]))
     assert got == {c["item_id"] for c in catalog if c["imdb_rating"] is not None}
 
 
-def test_peer_year_semantics_uses_the_imdb_year(call, catalog, tool_ctx):
+def test_peer_year_semantics_uses_the_imdb_year(call, catalog, tool_ctx, handle_ids):
     from dataclasses import replace
 
     args = {"release_year": {"request": "lower", "threshold": 1996}}
-    ours = set(tool_ctx.bus.get("t1", call("filter_items", **args)["data"]["handle"]))
+    ours = set(handle_ids(call("filter_items", **args)["data"]["handle"]))
     tool_ctx.options = replace(tool_ctx.options, year_field="imdb_year")
-    peer = set(tool_ctx.bus.get("t2", call("filter_items", thread="t2", **args)["data"]["handle"]))
+    peer = set(handle_ids(call("filter_items", thread="t2", **args)["data"]["handle"], "t2"))
     assert peer == {c["item_id"] for c in catalog if c["imdb_year"] and c["imdb_year"] < 1996}
     assert peer < ours  # the ML-year fallback adds the items IMDb has no year for

@@ -8,29 +8,68 @@ import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import StructuredTool
 
+from recagents.services.requests import MAX_METADATA_ITEMS
 from recagents.stores.metadata.queries import AGE_GROUPS
-from recagents.tools import TOOL_SPECS, build_tools
-from recagents.tools.metadata import MAX_METADATA_ITEMS
+from recagents.tools import TOOL_SPECS, TOOLS, run_tool_call
 
 
-def test_every_tool_is_a_structured_tool_with_a_schema(tool_ctx):
-    tools = build_tools(tool_ctx, "schema")
-    assert {t.name for t in tools} == {s.name for s in TOOL_SPECS}
-    for tool in tools:
+def test_every_tool_is_a_structured_tool_with_a_schema():
+    assert {t.name for t in TOOLS} == {s.name for s in TOOL_SPECS}
+    for tool in TOOLS:
         assert isinstance(tool, StructuredTool)
         schema = tool.args_schema.model_json_schema()
         assert schema["type"] == "object" and schema["properties"]
         assert len(tool.description) > 60
 
 
-def test_tool_call_gives_a_json_tool_message(tool_ctx):
-    tool = {t.name: t for t in build_tools(tool_ctx, "msg")}["user_metadata"]
-    msg = tool.invoke(
-        {"type": "tool_call", "id": "call-1", "name": "user_metadata", "args": {"user_id": 7}}
+def test_tools_run_in_a_tool_node_with_context_from_the_run(tool_ctx):
+    """The static tools inside a LangGraph ToolNode: context from the run, sets into state."""
+    from langchain_core.messages import AIMessage
+    from langgraph.graph import START, StateGraph
+    from langgraph.prebuilt import ToolNode
+
+    from recagents.services import ServiceContext
+    from recagents.tools import ToolState
+
+    graph = StateGraph(ToolState, context_schema=ServiceContext)
+    graph.add_node("tools", ToolNode(list(TOOLS)))
+    graph.add_edge(START, "tools")
+    app = graph.compile()
+    calls = [
+        {"name": "filter_items", "args": {"genres": ["Horror"]}, "id": "a"},
+        {"name": "popular_items", "args": {"k": 3}, "id": "b"},
+        {"name": "user_metadata", "args": {"user_id": 7}, "id": "c"},
+    ]
+    out = app.invoke({"messages": [AIMessage("", tool_calls=calls)]}, context=tool_ctx)
+    bodies = {m.tool_call_id: json.loads(m.content) for m in out["messages"][1:]}
+    assert all(set(b) == {"status", "message", "data"} for b in bodies.values())
+    assert all(b["status"] == "success" for b in bodies.values())
+    # parallel calls of one turn get distinct handles, both kept in the state
+    handles = {bodies["a"]["data"]["handle"], bodies["b"]["data"]["handle"]}
+    assert handles == set(out["candidate_sets"]) and len(handles) == 2
+    bad = app.invoke(
+        {
+            "messages": [
+                AIMessage(
+                    "", tool_calls=[{"name": "user_metadata", "args": {"user_id": 0}, "id": "x"}]
+                )
+            ]
+        },  # fmt: skip
+        context=tool_ctx,
     )
+    body = json.loads(bad["messages"][-1].content)
+    assert body["status"] == "failure" and "user_id" in body["message"]
+
+
+def test_tool_call_gives_a_json_tool_message(tool_ctx):
+    msg = TOOLS[0].invoke(
+        {"type": "tool_call", "id": "call-1", "name": TOOLS[0].name, "args": {"user_id": 7}}
+    )
+    # without a runtime the tool still answers in the result shape (a failure naming the cause)
     assert isinstance(msg, ToolMessage) and msg.tool_call_id == "call-1"
-    body = json.loads(msg.content)
-    assert set(body) == {"status", "message", "data"} and body["status"] == "success"
+    assert json.loads(msg.content)["status"] == "failure"
+    ok = run_tool_call(TOOLS[0], {"user_id": 7, "k": 2}, tool_ctx)
+    assert set(ok.result) == {"status", "message", "data"} and ok.result["status"] == "success"
 
 
 def _seen(ratings_df, uid: int) -> set[int]:
@@ -48,9 +87,9 @@ def test_recommendations_exclude_seen_items(call, ratings_df, uid):
     assert scores == sorted(scores, reverse=True)
 
 
-def test_recommendations_within_a_handle(call, ratings_df, tool_ctx):
+def test_recommendations_within_a_handle(call, ratings_df, tool_ctx, handle_ids):
     handle = call("filter_items", genres=["Comedy"])["data"]["handle"]
-    comedies = set(tool_ctx.bus.get("t1", handle))
+    comedies = set(handle_ids(handle))
     result = call("recommend_items", user_id=23, k=10, items=handle)
     ids = [i["item_id"] for i in result["data"]["items"]]
     assert len(ids) == 10 and set(ids) <= comedies and not set(ids) & _seen(ratings_df, 23)
@@ -62,13 +101,13 @@ def test_recommendations_when_every_candidate_is_seen(call, ratings_df):
     assert result["status"] == "failure" and "already rated" in result["message"]
 
 
-def test_vector_search_within_candidates(call, tool_ctx, vector_items):
+def test_vector_search_within_candidates(call, tool_ctx, vector_items, handle_ids):
     result = call("search_plots", query="a space adventure with robots", k=5)
     assert result["status"] == "success", result["message"]
     hits = result["data"]["items"]
     assert 1 <= len(hits) <= 5 and all(h["item_id"] in vector_items for h in hits)
     handle = call("filter_items", genres=["Drama"], items=sorted(vector_items))
-    dramas = set(tool_ctx.bus.get("t1", handle["data"]["handle"]))
+    dramas = set(handle_ids(handle["data"]["handle"]))
     within = call("search_plots", query="family", k=8, items=handle["data"]["handle"])
     assert {h["item_id"] for h in within["data"]["items"]} <= dramas
     genre = call("search_plots", query="love story", k=5, genres=["Romance"])
@@ -104,9 +143,9 @@ def test_group_popularity_is_consistent_with_the_ratings(call, ratings_df, users
     assert got == sorted((-n, i) for i, n in counts.items())[:25]
 
 
-def test_popularity_within_a_handle_and_peer_quantile(call, tool_ctx, ratings_df):
+def test_popularity_within_a_handle_and_peer_quantile(call, tool_ctx, ratings_df, handle_ids):
     handle = call("filter_items", actors=["Tom Cruise"])["data"]["handle"]
-    cruise = list(tool_ctx.bus.get("t1", handle))
+    cruise = handle_ids(handle)
     top = call("popular_items", k=3, items=handle)["data"]["items"]
     assert len(top) == 3 and {r["item_id"] for r in top} <= set(cruise)
     from dataclasses import replace

@@ -32,8 +32,15 @@ CATALOG_COLUMNS = (
 )
 
 
+# Not a typo here: RecBole's ml-100k.item spells item 267's title "unkonwn" (MovieLens: "unknown").
+RECBOLE_MISSPELLED_UNKNOWN = "unkonwn"
+
+
 def _ml_title(title: str, year: object) -> str:
-    """ML titles come without the year in RecBole's files: restore the ``Title (1995)`` form."""
+    """ML titles come without the year in RecBole's files: restore the ``Title (1995)`` form
+    (and MovieLens' own "unknown" for the title RecBole misspells)."""
+    if title == RECBOLE_MISSPELLED_UNKNOWN:
+        return "unknown"
     return f"{title} ({int(year)})" if pd.notna(year) else title
 
 
@@ -54,7 +61,7 @@ def build_catalog(enrichment: pd.DataFrame | None) -> list[dict]:
         genres = [g for g in item.genres if g != "unknown"]
         row = {
             "item_id": int(item.item_id),
-            "title": _ml_title(item.title, item.year) if item.title != "unkonwn" else "unknown",
+            "title": _ml_title(item.title, item.year),
             "ml_year": ml_year,
             "imdb_year": None,
             "genres": genres,

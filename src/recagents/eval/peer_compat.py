@@ -14,7 +14,7 @@ get_popular_items_tool        popular_items      exact sequence (a ranking)
 get_like_percentage_tool      like_percentage    exact string "43.90%"
 ============================  =================  =============================================
 
-Where our semantics differ on purpose, the replay runs ``ToolOptions.peer_compatible``:
+Where our semantics differ on purpose, the replay runs ``ServiceOptions.peer_compatible``:
 - popularity: the peer keeps only items above the 75th percentile of the pool's counts, so
   "3 most popular of these 5 Tom Cruise films" returns 1; ours returns the top k by default.
 - release year: the peer compares the IMDb year only (items without one never match); ours
@@ -142,7 +142,7 @@ def _peer_value(value: Any) -> Any:
 
 
 def to_peer_data(peer_name: str, result: dict, ids_of: Any, peer_args: dict) -> Any:
-    """Our result's ``data`` in the peer's format (``ids_of(handle)`` reads the candidate bus)."""
+    """Our result's ``data`` in the peer's format (``ids_of(handle)`` resolves a candidate-set handle)."""
     data = result.get("data")
     if result.get("status") != "success":
         return None

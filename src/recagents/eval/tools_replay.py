@@ -7,8 +7,8 @@ the data, so ours must return the same ``data``; calls that depend on a trained 
 embedding model (top-k recommendations, vector search) are not replayed.
 
 Each call is translated (``peer_compat.translate_call``), run through the real LangChain tool
-(``build_tools``, so argument schemas and the candidate bus are exercised) with
-``ToolOptions.peer_compatible`` and the peer's item universe, rendered in the peer's format and
+(``run_tool_call``, so argument schemas and candidate-set handles are exercised) with
+``ServiceOptions.peer_compatible`` and the peer's item universe, rendered in the peer's format and
 compared (see ``peer_compat`` for the per-tool rules and the deliberate differences).
 """
 
@@ -24,15 +24,13 @@ from tqdm import tqdm
 
 from recagents.errors import DataError
 from recagents.eval import peer_compat as pc
+from recagents.services import ServiceContext, ServiceOptions
 from recagents.settings import Settings
 from recagents.stores.metadata import MetadataStore
-from recagents.stores.metadata import queries as q
-from recagents.tools.context import ToolContext, ToolOptions
-from recagents.tools.registry import build_tools
-from recagents.tools.results import as_dict
+from recagents.tools import TOOLS_BY_NAME, run_tool_call
+from recagents.tools.candidates import resolve_handle
 
 SUITE_FILES = ("evaluation_easy.json", "evaluation_medium.json", "evaluation_hard.json")
-THREAD = "peer-replay"
 _SHOW = 12  # list elements kept when a mismatch's expected/got value is abbreviated
 
 
@@ -97,15 +95,12 @@ def load_suite(suite_dir: Path) -> list[SuiteCall]:
 
 def peer_universe(store: MetadataStore) -> frozenset[int]:
     """The items the peer's tools could see: enriched, no line break in their text fields."""
-    with store.session() as s:
-        return frozenset(q.enriched_item_ids(s) - q.items_with_text_line_breaks(s))
+    return frozenset(store.enriched_item_ids() - store.items_with_text_line_breaks())
 
 
-def _timestamps(ctx: ToolContext, arguments: dict) -> dict[int, int]:
+def _timestamps(ctx: ServiceContext, arguments: dict) -> dict[int, int]:
     """item → rating time for the user of a recent_interactions call."""
-    with ctx.store.session() as s:
-        rows = q.recent_interactions(s, int(arguments["user_id"]), limit=100_000)
-    return {r["item_id"]: r["timestamp"] for r in rows}
+    return {r["item_id"]: r["timestamp"] for r in ctx.history(int(arguments["user_id"]))}
 
 
 def _abbreviate(value: Any) -> Any:
@@ -121,13 +116,13 @@ def _abbreviate(value: Any) -> Any:
 
 
 def replay(
-    ctx: ToolContext,
+    ctx: ServiceContext,
     calls: list[SuiteCall],
     *,
     show_progress: bool = True,
 ) -> ReplayReport:
     """Replay the data-only calls with ``ctx`` (build it with peer-compatible options)."""
-    tools = {t.name: t for t in build_tools(ctx, THREAD)}
+    sets: dict = {}  # the conversation's candidate sets, as a graph state would hold them
     selected = [c for c in calls if c.tool in pc.PEER_DATA_ONLY]
     skipped = Counter(c.tool for c in calls if c.tool not in pc.PEER_DATA_ONLY)
     per_tool: dict[str, dict[str, int]] = {}
@@ -139,9 +134,10 @@ def replay(
         got_data: Any = None
         try:
             name, arguments = pc.translate_call(call.tool, call.arguments)
-            result = as_dict(tools[name].invoke(arguments))
+            out = run_tool_call(TOOLS_BY_NAME[name], arguments, ctx, sets)
+            result, sets = out.result, out.candidate_sets
             got_data = pc.to_peer_data(
-                call.tool, result, lambda h: ctx.bus.get(THREAD, h), call.arguments
+                call.tool, result, lambda h, known=sets: resolve_handle(known, h), call.arguments
             )
             stamps = _timestamps(ctx, arguments) if name == "recent_interactions" else None
             reason = pc.compare(call.tool, call.result, result["status"], got_data, stamps)
@@ -197,10 +193,10 @@ def run_replay(
     try:
         universe = peer_universe(store) if peer_catalog else None
         if peer_semantics:
-            options = ToolOptions.peer_compatible(universe)
+            options = ServiceOptions.peer_compatible(universe)
         else:
-            options = ToolOptions(universe=universe)
-        ctx = ToolContext(settings=settings, store=store, options=options)
+            options = ServiceOptions(universe=universe)
+        ctx = ServiceContext(settings=settings, store=store, options=options)
         return replay(ctx, calls, show_progress=show_progress)
     finally:
         store.close()

@@ -5,6 +5,9 @@
     Ranked = constrain_ids(Ranking, candidate_ids)  # ids limited to the candidates
     result = structured_call(handle, Ranked, messages)  # .value .attempts .usage
 
+A host process starts the embedded model in its lifespan with ``start_local_server(settings)``
+and stops it with ``stop_all_local_servers()``; the package installs no signal handlers.
+
 Names are imported lazily so that `import recagents.llm` (e.g. by the CLI) stays cheap.
 """
 
@@ -16,6 +19,7 @@ _EXPORTS = {
     "LLMHandle": "factory",
     "make_chat_model": "factory",
     "resolve_provider": "factory",
+    "start_local_server": "factory",
     "Capabilities": "capabilities",
     "capabilities_for": "capabilities",
     "structured_call": "structured",

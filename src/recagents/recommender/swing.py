@@ -89,15 +89,6 @@ class SwingIndex:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_store(cls, store, **kwargs) -> SwingIndex:
-        """Build from every rating in a ``MetadataStore``."""
-        from recagents.stores.metadata.queries import all_ratings
-
-        with store.session() as session:
-            users, items, ratings = all_ratings(session)
-        return cls(users, items, ratings, **kwargs)
-
     def _pos(self, user_id: int) -> int:
         pos = self._user_pos.get(int(user_id))
         if pos is None:
@@ -142,15 +133,34 @@ class SwingIndex:
             for j, c in zip(order, common, strict=True)
         ]
 
-    def users_who_rated(self, item_ids: Collection[int], min_rating: int | None = None) -> int:
-        """How many users rated (at least ``min_rating``) any of ``item_ids`` (unknown ids: none)."""
-        cols = np.flatnonzero(np.isin(self.items, np.fromiter(item_ids, np.int64)))
-        if cols.size == 0:
-            return 0
-        block = self._ratings_csc[:, cols]
-        if min_rating is not None:
-            block = block >= min_rating
-        return int(np.count_nonzero(np.asarray(block.sum(axis=1)).ravel()))
+    def similar_items(
+        self, history: Mapping[int, float], n: int = 10, *, exclude: Collection[int] = ()
+    ) -> list[tuple[int, float]]:
+        """Item–item Swing neighbours of a history (item id → weight, e.g. its rating).
+
+        ``sim(i, j) = Σ_{u<v ∈ U_i ∩ U_j} 1 / (α + |I_u ∩ I_v|)``: two items are close when
+        pairs of users who rated both rarely agree elsewhere. Computed per history item over its
+        raters only (``½ Σ_u (A_i ∘ (W A_i))``, the same trick as ``similarity_row``); the scores
+        of the history items add up, weighted. The history and ``exclude`` are never returned.
+        Unknown items are ignored. Returns (item id, score) best first, ties by item id.
+        """
+        cols = np.flatnonzero(np.isin(self.items, np.fromiter(history, np.int64)))
+        total = np.zeros(len(self.items), dtype=np.float64)
+        for col in cols:
+            raters = self._a_csc.indices[self._a_csc.indptr[col] : self._a_csc.indptr[col + 1]]
+            if len(raters) < 2:
+                continue
+            block = self._a[raters]  # raters x items (sparse)
+            overlap = (block @ block.T).toarray()
+            weights = 1.0 / (self.alpha + overlap)
+            np.fill_diagonal(weights, 0.0)
+            sim = 0.5 * np.asarray(block.multiply(weights @ block).sum(axis=0)).ravel()
+            total += float(history[int(self.items[col])]) * sim
+        total[cols] = 0.0
+        if exclude:
+            total[np.isin(self.items, np.fromiter(exclude, np.int64))] = 0.0
+        order = np.lexsort((self.items, -total))
+        return [(int(self.items[j]), float(total[j])) for j in order[:n] if total[j] > 0]
 
     def seen_items(self, user_id: int) -> set[int]:
         pos = self._pos(user_id)

@@ -4,6 +4,7 @@ Everything is written under ``settings.checkpoint_dir`` (``<data_dir>/bpr``)::
 
     bpr.pth            the exported model: embeddings, id maps, all 100k interactions
     metrics.json       valid/test metrics of BPR and of RecBole's Pop on the same split
+    split.npz          RecBole's train/valid/test pairs (external ids): the holdout views
     logs/*.log         RecBole's log lines
     tensorboard/<run>/ RecBole's TensorBoard events
     recbole/           RecBole's own best-epoch checkpoint (pickled Config; see compat)
@@ -28,6 +29,7 @@ from tqdm import tqdm
 
 from recagents.errors import DataError, InvalidArgumentError
 from recagents.recommender import compat
+from recagents.recommender.split import SPLIT_NAME, Split
 from recagents.settings import Settings
 
 CHECKPOINT_FORMAT = "recagents.bpr/1"
@@ -54,6 +56,10 @@ def checkpoint_path(settings: Settings) -> Path:
 
 def metrics_path(settings: Settings) -> Path:
     return settings.checkpoint_dir / METRICS_NAME
+
+
+def split_path(settings: Settings) -> Path:
+    return settings.checkpoint_dir / SPLIT_NAME
 
 
 def read_metrics(settings: Settings) -> dict[str, Any] | None:
@@ -163,6 +169,18 @@ def _export(model: Any, dataset: Any) -> dict[str, Any]:
         "item_embedding": model.item_embedding.weight.detach().cpu().clone(),
         "interactions": pairs,
     }
+
+
+def _external_pairs(dataset: Any, part: Any) -> Any:
+    """The (user, item) pairs of one split part in external ids, as an (n, 2) int64 array."""
+    import numpy as np
+
+    users = np.asarray(dataset.field2id_token[dataset.uid_field][1:], dtype=np.int64)
+    items = np.asarray(dataset.field2id_token[dataset.iid_field][1:], dtype=np.int64)
+    inter = part.inter_feat
+    u = inter[dataset.uid_field].numpy().astype(np.int64)
+    i = inter[dataset.iid_field].numpy().astype(np.int64)
+    return np.stack([users[u - 1], items[i - 1]], axis=1)
 
 
 @contextmanager
@@ -276,6 +294,11 @@ def train_bpr(
         **_export(model, dataset),
     }
     _atomic_write_bytes(checkpoint_path(settings), lambda fh: torch.save(state, fh))
+    split = Split(
+        *(_external_pairs(dataset, loader._dataset) for loader in splits), trained_at=trained_at
+    )
+    split.save(split_path(settings))
+    metrics["split"] = split.counts()
     payload = (json.dumps(metrics, indent=2) + "\n").encode("utf-8")
     _atomic_write_bytes(metrics_path(settings), lambda fh: fh.write(payload))
     return metrics

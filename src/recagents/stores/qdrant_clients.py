@@ -9,6 +9,7 @@ same folder raises "already accessed by another instance", even inside one proce
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -59,20 +60,36 @@ def _close_all() -> None:
         _LOCAL_CLIENTS.clear()
 
 
+class FolderHeldError(BackendUnavailableError):
+    """Another process holds the local Qdrant folder (local mode admits one process per folder)."""
+
+
 def _local_client(path: Path) -> QdrantClient:
     try:
         return QdrantClient(path=str(path))
     except RuntimeError as exc:
         if "already accessed" not in str(exc):
             raise
-        raise BackendUnavailableError(
+        raise FolderHeldError(
             f"another recagents process holds the Qdrant folder {path} (local mode allows one "
             "process per folder): stop that process, or run a Qdrant server and set "
             "RECAGENTS_QDRANT_URL"
         ) from exc
 
 
+def local_collections(path: Path) -> set[str]:
+    """Collection names listed in a local folder's ``meta.json``, read without opening (and
+    locking) the folder: works while another process holds it. Empty if there is none."""
+    try:
+        meta = json.loads((Path(path) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return set(meta.get("collections") or {}) if isinstance(meta, dict) else set()
+
+
 def acquire_local(path: Path) -> SharedClient:
+    """The shared client of ``path`` (opened on first use); ``FolderHeldError`` if another
+    process holds the folder."""
     with _LOCAL_CLIENTS_LOCK:
         shared = _LOCAL_CLIENTS.get(path)
         if shared is None:

@@ -32,7 +32,7 @@ from recagents.errors import (
     NotBuiltError,
     RecagentsError,
 )
-from recagents.settings import Settings
+from recagents.settings import MAX_K, Settings
 from recagents.stores.embeddings import EMBEDDING_DIM, MODEL_NAME, Embedder
 from recagents.stores.qdrant_clients import (
     SharedClient,
@@ -132,7 +132,7 @@ class VectorStore:
         self.collection = settings.qdrant_collection
         self.url = settings.qdrant_url
         self.location = self.url or f"local folder {settings.qdrant_path}"
-        self.embedder = Embedder()
+        self.embedder = Embedder(threads=settings.torch_threads)
 
     # --- opening / closing ------------------------------------------------------------
     @classmethod
@@ -260,7 +260,7 @@ class VectorStore:
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidArgumentError("the query text is empty: give a few words to search for")
-        k = _check_k(k, self.settings.max_k)
+        k = _check_k(k, MAX_K)
         must: list[qm.Condition] = []
         if candidates is not None:
             ids = _check_ids(candidates)
@@ -349,7 +349,7 @@ class VectorStore:
         )
         report.write_seconds = time.perf_counter() - t
         report.seconds = time.perf_counter() - start
-        log.info("vector index %s: %s", self.location, report.as_dict())
+        log.debug("vector index %s: %s", self.location, report.as_dict())
         return report
 
     @staticmethod

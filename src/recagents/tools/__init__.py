@@ -1,16 +1,18 @@
-"""LangChain tools over the stores and the recommender, with a per-conversation candidate bus."""
+"""LangChain tools over the services: one static list; context and candidate sets come from the
+run (``ToolRuntime``), so the checkpointer persists a conversation's candidate sets."""
 
-from recagents.tools.bus import CandidateBus
-from recagents.tools.context import ToolContext, ToolOptions
-from recagents.tools.registry import PEER_NAME_MAP, TOOL_SPECS, build_tools
+from recagents.tools.registry import PEER_NAME_MAP, TOOL_SPECS, TOOLS, TOOLS_BY_NAME, select_tools
 from recagents.tools.results import ToolResult
+from recagents.tools.runtime import ToolCallResult, ToolState, run_tool_call
 
 __all__ = [
     "PEER_NAME_MAP",
+    "TOOLS",
+    "TOOLS_BY_NAME",
     "TOOL_SPECS",
-    "CandidateBus",
-    "ToolContext",
-    "ToolOptions",
+    "ToolCallResult",
     "ToolResult",
-    "build_tools",
+    "ToolState",
+    "run_tool_call",
+    "select_tools",
 ]

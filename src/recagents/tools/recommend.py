@@ -1,53 +1,35 @@
-"""recommend_items: personalised top-k from the BPR model (seen items never returned)."""
+"""recommend_items: personalised top-k from the recommender (seen items never returned)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from recagents.errors import InvalidArgumentError
-from recagents.tools.context import ToolContext
+from recagents.services.recommend import recommend
+from recagents.services.requests import RecommendRequest
 from recagents.tools.results import ToolResult, ToolSpec
-from recagents.tools.schemas import ItemsArg, StrictArgs
+from recagents.tools.runtime import ItemsArg, ToolArgs, ToolScope
 
 
-class RecommendItemsArgs(StrictArgs):
-    user_id: int = Field(description="MovieLens user id (1-943).")
-    k: int = Field(10, description="How many items to return (1 to the configured maximum).")
+class RecommendItemsArgs(RecommendRequest, ToolArgs):
     items: ItemsArg = None
 
 
-def recommend_items(ctx: ToolContext, thread_id: str, args: RecommendItemsArgs) -> dict:
-    uid = ctx.store.require_user(args.user_id)
-    k = ctx.check_k(args.k)
-    candidates = ctx.resolve_items(thread_id, args.items)
-    if candidates is None and ctx.options.universe is not None:
-        candidates = sorted(ctx.options.universe)
-    if candidates is not None and not candidates:
-        raise InvalidArgumentError("the candidate set is empty: nothing to rank. Relax the filter.")
-    top = ctx.get_recommender().top_k(uid, k=k, candidates=candidates, exclude_seen=True)
-    ids = [s.item_id for s in top.items]
-    if not ids:
-        return ToolResult.failure(
-            f"user {uid} has already rated every candidate item: nothing left to recommend. "
-            "Widen the candidate set.",
-            {"user_id": uid, "count": 0},
-        )
-    handle = ctx.bus.put(thread_id, ids, f"recommend_items user {uid}")
+def recommend_items(scope: ToolScope, args: RecommendItemsArgs) -> dict:
+    req = RecommendRequest.model_validate(args.model_dump(exclude={"items"}))
+    rec = recommend(scope.ctx, req, scope.resolve(args.items))
+    handle = scope.register(rec.item_ids, f"recommend_items user {rec.user_id}")
     data = {
-        "user_id": uid,
+        "user_id": rec.user_id,
         "handle": handle,
         "items": [
-            {"item_id": s.item_id, "title": ctx.titles.get(s.item_id), "score": round(s.score, 4)}
-            for s in top.items
+            {"item_id": i.item_id, "title": i.title, "score": round(i.score, 4)} for i in rec.items
         ],
-        "fallback": top.fallback,
-        "model": top.model,
+        "fallback": rec.fallback,
+        "model": rec.model,
     }
-    note = f" Note: {top.reason}." if top.fallback and top.reason else ""
-    short = f" Only {len(ids)} unseen candidates remained." if len(ids) < k else ""
+    note = f" Note: {rec.reason}." if rec.fallback and rec.reason else ""
+    short = f" Only {len(rec.items)} unseen candidates remained." if len(rec.items) < req.k else ""
     return ToolResult.success(
-        f"Top {len(ids)} recommendations for user {uid}, best first (items the user already "
-        f"rated are excluded).{short}{note} Handle {handle} holds this ranked list.",
+        f"Top {len(rec.items)} recommendations for user {rec.user_id}, best first (items the user "
+        f"already rated are excluded).{short}{note} Handle {handle} holds this ranked list.",
         data,
     )
 

@@ -1,17 +1,20 @@
-"""The tool list for one conversation: ``build_tools(ctx, thread_id)``.
+"""The tools: ONE static list, ``TOOLS``.
 
-Each tool is a LangChain ``StructuredTool`` with a pydantic ``args_schema``; it returns the
-``{"status", "message", "data"}`` dict (LangChain serialises it to JSON for the model) and never
-raises: bad arguments come back as a failure the model can act on.
+Each tool is a LangChain ``StructuredTool`` with a pydantic ``args_schema`` (the service's request
+model plus ``items``); it takes its ``ServiceContext`` and candidate sets from the run's
+``ToolRuntime`` (see ``tools.runtime``), returns the ``{"status", "message", "data"}`` dict (or a
+``Command`` that also stores new candidate sets) and never raises: bad arguments come back as a
+failure the model can act on.
 """
 
 from __future__ import annotations
 
 from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.prebuilt import ToolRuntime
 
 from recagents.tools import filters, metadata, popularity, recommend, search, social
-from recagents.tools.context import ToolContext
-from recagents.tools.results import ToolSpec, validation_error_handler
+from recagents.tools.results import ToolSpec, failure_from_exception, validation_error_handler
+from recagents.tools.runtime import scope_of, tool_output
 
 TOOL_SPECS: tuple[ToolSpec, ...] = (
     recommend.SPEC,
@@ -36,27 +39,32 @@ PEER_NAME_MAP = {
 }
 
 
-def _make_tool(spec: ToolSpec, ctx: ToolContext, thread_id: str) -> StructuredTool:
-    def run(**kwargs) -> dict:
-        return spec.run(ctx, thread_id, kwargs)
+def _make_tool(spec: ToolSpec) -> StructuredTool:
+    def run(runtime: ToolRuntime = None, **kwargs):  # type: ignore[assignment]
+        try:
+            scope = scope_of(runtime)
+        except Exception as exc:  # no context: a failure result, like any other
+            return failure_from_exception(exc, spec.name)
+        return tool_output(runtime, scope, spec.name, spec.run(scope, kwargs))
 
     return StructuredTool.from_function(
         func=run,
         name=spec.name,
         description=spec.description,
         args_schema=spec.args_schema,
-        handle_validation_error=validation_error_handler(spec.name),
+        handle_validation_error=validation_error_handler(spec.name, spec.args_schema),
     )
 
 
-def build_tools(ctx: ToolContext, thread_id: str, names: list[str] | None = None) -> list[BaseTool]:
-    """The tools bound to ``ctx`` and one conversation's candidate-bus namespace.
+TOOLS: tuple[BaseTool, ...] = tuple(_make_tool(spec) for spec in TOOL_SPECS)
+TOOLS_BY_NAME: dict[str, BaseTool] = {t.name: t for t in TOOLS}
 
-    ``names`` selects a subset (unknown names are an error listing the valid ones).
-    """
-    if names is not None:
-        unknown = [n for n in names if n not in SPECS_BY_NAME]
-        if unknown:
-            raise ValueError(f"unknown tool name(s) {unknown}: valid are {list(SPECS_BY_NAME)}")
-    specs = TOOL_SPECS if names is None else [SPECS_BY_NAME[n] for n in names]
-    return [_make_tool(spec, ctx, thread_id) for spec in specs]
+
+def select_tools(names: list[str] | None = None) -> list[BaseTool]:
+    """The tools named (all when None); unknown names are an error listing the valid ones."""
+    if names is None:
+        return list(TOOLS)
+    unknown = [n for n in names if n not in TOOLS_BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown tool name(s) {unknown}: valid are {list(TOOLS_BY_NAME)}")
+    return [TOOLS_BY_NAME[n] for n in names]

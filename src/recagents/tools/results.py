@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from recagents.errors import RecagentsError
+from recagents.errors import EmptyResultError, RecagentsError
+from recagents.services.requests import validation_problems
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,15 @@ class ToolResult(BaseModel):
         return cls(status="failure", message=message, data=data).model_dump(mode="json")
 
 
-def failure_from_exception(exc: BaseException, tool_name: str) -> dict:
+def failure_from_exception(
+    exc: BaseException, tool_name: str, schema: type[BaseModel] | None = None
+) -> dict:
+    if isinstance(exc, EmptyResultError):
+        return ToolResult.failure(str(exc), exc.data)
     if isinstance(exc, RecagentsError):
         return ToolResult.failure(str(exc))
     if isinstance(exc, ValidationError):
-        return ToolResult.failure(validation_message(exc, tool_name))
+        return ToolResult.failure(validation_message(exc, tool_name, schema))
     log.exception("tool %s failed", tool_name, exc_info=exc)
     return ToolResult.failure(
         f"{tool_name} failed internally ({type(exc).__name__}: {exc}); this is not caused by "
@@ -46,49 +51,38 @@ def failure_from_exception(exc: BaseException, tool_name: str) -> dict:
     )
 
 
-def validation_message(exc: ValidationError, tool_name: str) -> str:
-    problems = []
-    for err in exc.errors()[:6]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
-        problems.append(f"{where}: {err.get('msg')}")
-    return f"invalid arguments for {tool_name}: " + "; ".join(problems)
+def validation_message(
+    exc: ValidationError, tool_name: str, schema: type[BaseModel] | None = None
+) -> str:
+    return f"invalid arguments for {tool_name}: {validation_problems(exc, schema)}"
 
 
-def validation_error_handler(tool_name: str) -> Callable[[ValidationError], str]:
+def validation_error_handler(
+    tool_name: str, schema: type[BaseModel] | None = None
+) -> Callable[[ValidationError], str]:
     """For ``StructuredTool(handle_validation_error=...)``: the failure as a JSON string."""
 
     def handle(exc: ValidationError) -> str:
-        return json.dumps(ToolResult.failure(validation_message(exc, tool_name)))
+        return json.dumps(ToolResult.failure(validation_message(exc, tool_name, schema)))
 
     return handle
 
 
-def as_dict(result: Any) -> dict:
-    """A tool's output as a dict (validation failures come back as JSON strings)."""
-    if isinstance(result, dict):
-        return result
-    if isinstance(result, str):
-        return json.loads(result)
-    content = getattr(result, "content", None)  # a ToolMessage
-    if isinstance(content, str):
-        return json.loads(content)
-    raise TypeError(f"unexpected tool output {type(result).__name__}")
-
-
 @dataclass(frozen=True)
 class ToolSpec:
-    """One tool: its LLM-facing name, description and argument schema, and the function
-    ``fn(ctx, thread_id, args) -> dict`` that runs it (``args`` an instance of ``args_schema``)."""
+    """One tool: its LLM-facing name, description and argument schema, and the adapter
+    ``fn(scope, args) -> dict`` that calls a service and renders its result for a model
+    (``args`` an instance of ``args_schema``; ``scope`` a ``ToolScope``)."""
 
     name: str
     description: str
     args_schema: type[BaseModel]
-    fn: Callable[[Any, str, Any], dict]
+    fn: Callable[[Any, Any], dict]
 
-    def run(self, ctx: Any, thread_id: str, arguments: dict) -> dict:
+    def run(self, scope: Any, arguments: dict) -> dict:
         """Validate ``arguments`` and run; never raises (failures are results)."""
         try:
             args = self.args_schema.model_validate(arguments)
-            return self.fn(ctx, thread_id, args)
+            return self.fn(scope, args)
         except Exception as exc:  # turned into a failure result on purpose
-            return failure_from_exception(exc, self.name)
+            return failure_from_exception(exc, self.name, self.args_schema)

@@ -2,59 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
-from recagents.errors import InvalidArgumentError
-from recagents.tools.context import ToolContext
+from recagents.services.catalog import search_plots as search_service
+from recagents.services.requests import SearchRequest
 from recagents.tools.results import ToolResult, ToolSpec
-from recagents.tools.schemas import ItemsArg, NameList, StrictArgs
+from recagents.tools.runtime import ItemsArg, ToolArgs, ToolScope
 
 
-class SearchPlotsArgs(StrictArgs):
-    query: str = Field(description="What the plot should be about, in plain words.")
-    k: int = Field(10, description="How many items to return.")
+class SearchPlotsArgs(SearchRequest, ToolArgs):
     items: ItemsArg = None
-    genres: NameList = Field(None, description="Only items with ANY of these genres.")
-    year_from: int | None = Field(None, description="Earliest release year (inclusive).")
-    year_to: int | None = Field(None, description="Latest release year (inclusive).")
 
 
-def search_plots(ctx: ToolContext, thread_id: str, args: SearchPlotsArgs) -> dict:
-    if not args.query.strip():
-        raise InvalidArgumentError("query is empty: describe the plot you are looking for")
-    k = ctx.check_k(args.k)
-    candidates = ctx.resolve_items(thread_id, args.items)
-    if candidates is None and ctx.options.universe is not None:
-        candidates = sorted(ctx.options.universe)
-    if candidates is not None and not candidates:
-        raise InvalidArgumentError("the candidate set is empty: nothing to search in")
-    year_range = None
-    if args.year_from is not None or args.year_to is not None:
-        year_range = (args.year_from, args.year_to)
-    hits = ctx.get_vectors().search(
-        args.query, k=k, candidates=candidates, genres=args.genres or None, year_range=year_range
-    )
-    if not hits:
-        return ToolResult.failure(
-            "No item matched the search restrictions (candidates / genres / years): relax them.",
-            {"count": 0},
-        )
-    handle = ctx.bus.put(thread_id, [h.item_id for h in hits], f"search_plots: {args.query[:60]}")
+def search_plots(scope: ToolScope, args: SearchPlotsArgs) -> dict:
+    req = SearchRequest.model_validate(args.model_dump(exclude={"items"}))
+    hits = search_service(scope.ctx, req, scope.resolve(args.items))
+    handle = scope.register([h.item_id for h in hits], f"search_plots: {req.query[:60]}")
     data = {
         "handle": handle,
-        "items": [
-            {
-                "item_id": h.item_id,
-                "title": h.title,
-                "year": h.year,
-                "genres": h.genres,
-                "score": round(h.score, 4),
-            }
-            for h in hits
-        ],
+        "items": [{**h.model_dump(), "score": round(h.score, 4)} for h in hits],
     }
     return ToolResult.success(
-        f"{len(hits)} items whose plot is closest to {args.query!r}, best first (score = cosine "
+        f"{len(hits)} items whose plot is closest to {req.query!r}, best first (score = cosine "
         f"similarity). Handle {handle} holds them.",
         data,
     )

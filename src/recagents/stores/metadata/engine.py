@@ -2,11 +2,14 @@
 
 ``read_only=True`` gives the agent-side access path; the database itself refuses writes on it
 (SQLite ``PRAGMA query_only``, MySQL ``SET SESSION TRANSACTION READ ONLY``), so nothing an agent
-can call may write, whatever SQL reaches it.
+can call may write, whatever SQL reaches it. On MySQL the agent side can also connect as its own
+SELECT-only user (``RECAGENTS_DATABASE_READONLY_URL``; ``engine_for`` picks it), so even a
+session that left read-only mode has no write privilege.
 """
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -14,8 +17,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from recagents.errors import BackendUnavailableError, InvalidArgumentError
+from recagents.settings import Settings
 
 _UNKNOWN_DATABASE = 1049
+DATABASE_SETTING = "RECAGENTS_DATABASE_URL"
+READONLY_SETTING = "RECAGENTS_DATABASE_READONLY_URL"
+_SETTING_OF: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def _hint(url: str) -> str:
@@ -24,13 +31,25 @@ def _hint(url: str) -> str:
     )
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """Create an engine for ``url``; raises ``InvalidArgumentError`` for a malformed URL."""
+def engine_for(settings: Settings, *, read_only: bool) -> Engine:
+    """The engine of ``settings``' metadata store: the agent-side URL
+    (``settings.agent_database_url``, a SELECT-only user when configured) when ``read_only``,
+    else the build URL."""
+    if read_only and settings.database_readonly_url:
+        return make_engine(settings.agent_database_url, read_only=True, setting=READONLY_SETTING)
+    return make_engine(settings.sqlalchemy_url, read_only=read_only)
+
+
+def make_engine(url: str, *, read_only: bool = False, setting: str = DATABASE_SETTING) -> Engine:
+    """Create an engine for ``url``; raises ``InvalidArgumentError`` for a malformed URL.
+
+    ``setting`` is the variable that gave ``url``: errors name it.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise InvalidArgumentError(
-            f"RECAGENTS_DATABASE_URL is not a valid SQLAlchemy URL ({exc}); "
+            f"{setting} is not a valid SQLAlchemy URL ({exc}); "
             "e.g. mysql+pymysql://user:pw@127.0.0.1:3306/recagents or sqlite:///data/x.sqlite"
         ) from exc
     kwargs: dict = {"pool_pre_ping": True}
@@ -48,8 +67,9 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ArgumentError) as exc:
         raise InvalidArgumentError(
-            f"unsupported RECAGENTS_DATABASE_URL backend {backend!r}: use sqlite:/// or mysql+pymysql://"
+            f"unsupported {setting} backend {backend!r}: use sqlite:/// or mysql+pymysql://"
         ) from exc
+    _SETTING_OF[engine] = setting
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
@@ -102,7 +122,8 @@ def check_connection(engine: Engine, *, create_database: bool = False) -> None:
         ):
             _create_mysql_database(url)
             return check_connection(engine)
+        setting = _SETTING_OF.get(engine, DATABASE_SETTING)
         raise BackendUnavailableError(
             f"{_hint(url)}: {exc.orig}. Check that the server runs and that "
-            "RECAGENTS_DATABASE_URL (user, password, host, port, database) is right."
+            f"{setting} (user, password, host, port, database) is right."
         ) from exc

@@ -238,25 +238,6 @@ def rating_counts(session: Session, groups: Sequence[str] = ()) -> dict[int, int
     return {int(i): int(n) for i, n in session.execute(query)}
 
 
-def rank_by_count(
-    counts: dict[int, int], pool: Iterable[int], k: int, min_quantile: float | None = None
-) -> list[tuple[int, int]]:
-    """Top ``k`` (item, count) of ``pool`` by count, ties by ascending id; zero counts dropped.
-
-    ``min_quantile`` (peer: 0.75) keeps only items whose count is strictly above that quantile
-    (linear interpolation) of the pool's counts, zeros included.
-    """
-    ids = np.fromiter(sorted(set(pool)), dtype=np.int64)
-    if ids.size == 0:
-        return []
-    values = np.fromiter((counts.get(int(i), 0) for i in ids), dtype=np.int64, count=ids.size)
-    keep = values > 0
-    if min_quantile is not None:
-        keep &= values > np.quantile(values, min_quantile)
-    order = np.lexsort((ids[keep], -values[keep]))[:k]
-    return [(int(ids[keep][j]), int(values[keep][j])) for j in order]
-
-
 ITEM_COLUMNS = {c.key: c for c in Item.__table__.columns}
 PEOPLE_FIELDS = {"directors": Role.director, "writers": Role.writer, "actors": Role.actor}
 
@@ -315,25 +296,36 @@ def users_who_rated(session: Session, items: Collection[int], min_rating: int | 
     return int(session.scalar(query) or 0)
 
 
-def user_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(User)) or 0)
+def rating_pairs(
+    session: Session, items: Collection[int], min_rating: int | None = None
+) -> np.ndarray:
+    """(user_id, item_id) of the ratings (≥ ``min_rating``) on ``items``, as an (n, 2) array."""
+    query = select(Rating.user_id, Rating.item_id).where(Rating.item_id.in_(sorted(set(items))))
+    if min_rating is not None:
+        query = query.where(Rating.rating >= min_rating)
+    rows = session.execute(query).all()
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 
-def recent_interactions(session: Session, user_id: int, limit: int) -> list[dict]:
-    """The user's ``limit`` most recent ratings, newest first (ties: higher item id first)."""
+def users_in_groups(session: Session, groups: Sequence[str]) -> set[int]:
+    clause = group_clause(groups)
+    query = select(User.user_id)
+    if clause is not None:
+        query = query.where(clause)
+    return set(session.scalars(query))
+
+
+def user_ratings(session: Session, user_id: int, limit: int | None = None) -> list[dict]:
+    """The user's ratings, newest first (ties: higher item id first); all when ``limit`` is None."""
     query = (
         select(Rating.item_id, Item.title, Rating.rating, Rating.timestamp)
         .join(Item, Item.item_id == Rating.item_id)
         .where(Rating.user_id == user_id)
         .order_by(Rating.timestamp.desc(), Rating.item_id.desc())
-        .limit(limit)
     )
+    if limit is not None:
+        query = query.limit(limit)
     return [row._asdict() for row in session.execute(query)]
-
-
-def interaction_count(session: Session, user_id: int) -> int:
-    query = select(func.count()).select_from(Rating).where(Rating.user_id == user_id)
-    return int(session.scalar(query) or 0)
 
 
 def all_ratings(session: Session) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,46 +1,31 @@
-"""Read access to the metadata store: the facade the tools and agents use.
+"""The metadata repository: every read the services make goes through ``MetadataStore``.
 
-Opened ``read_only=True`` by default: the database session itself refuses writes.
+Opened ``read_only=True`` by default: the database session itself refuses writes. The SQL lives
+in ``queries`` (bound parameters only); this class opens the sessions, validates ids and caches
+the read-only vocabularies (titles, genres, people, countries).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
+from typing import Literal
 
+import numpy as np
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from recagents.errors import NotBuiltError, UnknownItemError, UnknownUserError
 from recagents.settings import Settings
-from recagents.stores.metadata.engine import check_connection, make_engine
+from recagents.stores.metadata import queries as q
+from recagents.stores.metadata.engine import check_connection, engine_for
 from recagents.stores.metadata.loader import read_build_info
-from recagents.stores.metadata.models import (
-    Credit,
-    Genre,
-    Item,
-    ItemGenre,
-    Person,
-    Rating,
-    Role,
-    User,
-)
+from recagents.stores.metadata.models import Credit, Genre, Item, Person, Rating, Role, User
 
 ITEM_FIELDS = tuple(c.key for c in Item.__table__.columns)
 USER_FIELDS = tuple(c.key for c in User.__table__.columns)
-
-
-def item_to_dict(item: Item) -> dict:
-    out = {key: getattr(item, key) for key in ITEM_FIELDS}
-    out["genres"] = [g.name for g in item.genres]
-    for role, key in (
-        (Role.director, "directors"),
-        (Role.writer, "writers"),
-        (Role.actor, "actors"),
-    ):
-        out[key] = [c.person.name for c in item.credits if c.role == role]
-    return out
+ALL_ITEM_FIELDS = (*ITEM_FIELDS, "genres", "directors", "writers", "actors")
 
 
 class MetadataStore:
@@ -51,7 +36,7 @@ class MetadataStore:
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = True) -> MetadataStore:
         """Connect to the configured database; ``NotBuiltError`` if setup has not loaded it."""
-        engine = make_engine(settings.sqlalchemy_url, read_only=read_only)
+        engine = engine_for(settings, read_only=read_only)
         check_connection(engine)
         if not read_build_info(engine).get("fingerprint"):
             engine.dispose()
@@ -74,6 +59,7 @@ class MetadataStore:
         return read_build_info(self.engine)
 
     def counts(self) -> dict[str, int]:
+        """Row counts of the main tables."""
         with self.session() as s:
             return {
                 name: s.scalar(select(func.count()).select_from(model)) or 0
@@ -119,44 +105,88 @@ class MetadataStore:
             )
         return int(user_id)
 
-    def items(self, item_ids: Iterable[int]) -> list[dict]:
-        """Full metadata of the given items, in the order asked."""
+    # --- vocabularies (cached: the agent-side store is read-only) ----------------------------
+    @cached_property
+    def titles(self) -> dict[int, str]:
+        with self.session() as s:
+            return q.titles(s)
+
+    @cached_property
+    def genre_index(self) -> dict[str, tuple[int, str]]:
+        """lower-case genre name → (genre_id, stored name)."""
+        with self.session() as s:
+            return q.genre_index(s)
+
+    @cache  # noqa: B019 - one store per process, lives as long as it
+    def people_index(self, role: Role) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """fold(name) → (a stored spelling, person ids) for everyone credited in ``role``."""
+        with self.session() as s:
+            return q.people_index(s, role)
+
+    @cache  # noqa: B019
+    def distinct_values(self, column: Literal["country", "age_rating"]) -> list[str]:
+        with self.session() as s:
+            return q.distinct_values(s, column)
+
+    # --- items -------------------------------------------------------------------------------
+    def filter_item_ids(
+        self, spec: q.ItemFilter, candidates: Collection[int] | None = None
+    ) -> list[int]:
+        with self.session() as s:
+            return q.filter_item_ids(s, spec, candidates)
+
+    def item_details(
+        self, item_ids: Sequence[int], fields: Sequence[str] = ALL_ITEM_FIELDS
+    ) -> list[dict]:
+        """``fields`` of the given items in the order asked (unknown ids are an error)."""
         ids = self.require_items(item_ids)
         with self.session() as s:
-            rows = s.scalars(
-                select(Item)
-                .where(Item.item_id.in_(ids))
-                .options(selectinload(Item.genres), selectinload(Item.credits))
-            ).all()
-            by_id = {row.item_id: item_to_dict(row) for row in rows}
-        return [by_id[i] for i in ids]
+            return q.item_details(s, ids, fields)
 
+    def enriched_item_ids(self) -> set[int]:
+        with self.session() as s:
+            return q.enriched_item_ids(s)
+
+    def items_with_text_line_breaks(self) -> set[int]:
+        with self.session() as s:
+            return q.items_with_text_line_breaks(s)
+
+    # --- users and ratings -------------------------------------------------------------------
     def user(self, user_id: int) -> dict:
         uid = self.require_user(user_id)
         with self.session() as s:
             row = s.get(User, uid)
             return {key: getattr(row, key) for key in USER_FIELDS}
 
-    def recent_ratings(self, user_id: int, limit: int | None = 20) -> list[dict]:
-        """A user's ratings, most recent first (ties by item id)."""
-        uid = self.require_user(user_id)
-        query = (
-            select(Rating.item_id, Rating.rating, Rating.timestamp)
-            .where(Rating.user_id == uid)
-            .order_by(Rating.timestamp.desc(), Rating.item_id)
-        )
-        if limit is not None:
-            query = query.limit(limit)
+    def users(self, user_ids: Sequence[int]) -> dict[int, dict]:
         with self.session() as s:
-            return [row._asdict() for row in s.execute(query)]
+            return q.users_by_ids(s, user_ids)
 
-    def items_with_genre(self, genre: str) -> list[int]:
+    def users_in_groups(self, groups: Sequence[str]) -> set[int]:
         with self.session() as s:
-            return list(
-                s.scalars(
-                    select(ItemGenre.item_id)
-                    .join(Genre, Genre.genre_id == ItemGenre.genre_id)
-                    .where(Genre.name == genre)
-                    .order_by(ItemGenre.item_id)
-                )
-            )
+            return q.users_in_groups(s, groups)
+
+    def user_ratings(self, user_id: int, limit: int | None = None) -> list[dict]:
+        """The user's ratings, newest first (ties: higher item id first): the one query for
+        a user's history (``item_id``, ``title``, ``rating``, ``timestamp``)."""
+        uid = self.require_user(user_id)
+        with self.session() as s:
+            return q.user_ratings(s, uid, limit)
+
+    def rating_counts(self, groups: Sequence[str] = ()) -> dict[int, int]:
+        """item → ratings by users in ``groups`` (all users if empty)."""
+        with self.session() as s:
+            return q.rating_counts(s, groups)
+
+    def count_raters(self, items: Collection[int], min_rating: int | None = None) -> int:
+        with self.session() as s:
+            return q.users_who_rated(s, items, min_rating)
+
+    def rater_pairs(self, items: Collection[int], min_rating: int | None = None) -> np.ndarray:
+        """(user_id, item_id) of every rating (≥ ``min_rating``) on ``items``."""
+        with self.session() as s:
+            return q.rating_pairs(s, items, min_rating)
+
+    def all_ratings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with self.session() as s:
+            return q.all_ratings(s)

@@ -1,0 +1,190 @@
+"""``ServiceContext``: the opened stores, the recommender and the history view, built once.
+
+Holds the read-only metadata repository, the recommender, the vector store (opened lazily: it
+loads the embedding model) and the Swing index (built lazily from the visible ratings). The
+``holdout`` view (none | valid | test) applies to every service: hidden ratings are not history,
+not counted and not masked. Tests build the context from their fixtures with the constructor.
+
+``ServiceOptions`` switches the few semantics where we deliberately differ from the peer project
+(recsys-agent); ``ServiceOptions.peer_compatible()`` selects the peer's variant (see
+``recagents.eval.tools_replay`` for why each differs).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+
+from recagents.errors import InvalidArgumentError, UnknownItemError
+from recagents.recommender.split import HistoryView, Holdout, Split, check_holdout
+from recagents.settings import Settings
+from recagents.stores.metadata import MetadataStore
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    # popular_items: keep only items above this quantile of the pool's counts (peer: 0.75).
+    # Ours: None, plain top-k (the peer's cut returns 1 of 3 asked when the pool is small).
+    popularity_quantile: float | None = None
+    # filter release year: "year" (IMDb year, else MovieLens year) or the peer's "imdb_year"
+    # (items without an IMDb year never match).
+    year_field: Literal["year", "imdb_year"] = "year"
+    # The item ids the services treat as the catalog (None: every item in the store).
+    universe: frozenset[int] | None = None
+
+    @classmethod
+    def peer_compatible(cls, universe: Iterable[int] | None = None) -> ServiceOptions:
+        return cls(
+            popularity_quantile=0.75,
+            year_field="imdb_year",
+            universe=None if universe is None else frozenset(universe),
+        )
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    store: MetadataStore
+    recommender: Any = None  # recagents.recommender.service.Recommender (lazy if None)
+    vectors: Any = None  # recagents.stores.vectors.VectorStore (lazy if None)
+    swing: Any = None  # recagents.recommender.swing.SwingIndex (lazy if None)
+    options: ServiceOptions = field(default_factory=ServiceOptions)
+    holdout: Holdout = "none"
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _counts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        check_holdout(self.holdout)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        options: ServiceOptions | None = None,
+        holdout: Holdout | None = None,
+    ) -> ServiceContext:
+        """Open the built stores (read-only); recommender, vectors and Swing load on first use."""
+        return cls(
+            settings=settings,
+            store=MetadataStore.open(settings),
+            options=options or ServiceOptions(),
+            holdout=holdout or settings.holdout,
+        )
+
+    def close(self) -> None:
+        if self.vectors is not None and hasattr(self.vectors, "close"):
+            self.vectors.close()
+        self.store.close()
+
+    # --- lazily built parts ---------------------------------------------------------------
+    @cached_property
+    def view(self) -> HistoryView:
+        """Which ratings are history (the split is read only for an evaluation view)."""
+        if self.holdout == "none":
+            return HistoryView.none()
+        from recagents.recommender.train import split_path
+
+        return HistoryView.from_split(Split.load(split_path(self.settings)), self.holdout)
+
+    def get_recommender(self) -> Any:
+        with self._lock:
+            if self.recommender is None:
+                from recagents.recommender.service import get_recommender
+
+                self.recommender = get_recommender(self.settings)
+            return self.recommender
+
+    def get_vectors(self) -> Any:
+        with self._lock:
+            if self.vectors is None:
+                from recagents.stores.vectors import VectorStore
+
+                self.vectors = VectorStore.open(self.settings, read_only=True)
+            return self.vectors
+
+    def get_swing(self) -> Any:
+        """The Swing index over the ratings that are history under the view."""
+        with self._lock:
+            if self.swing is None:
+                from recagents.recommender.swing import SwingIndex
+
+                users, items, ratings = self.visible_ratings()
+                self.swing = SwingIndex(users, items, ratings)
+            return self.swing
+
+    # --- the history view applied to the ratings -----------------------------------------
+    def visible_ratings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        users, items, ratings = self.store.all_ratings()
+        keep = self.view.visible_mask(users, items)
+        return users[keep], items[keep], ratings[keep]
+
+    def rating_counts(self, groups: Sequence[str]) -> dict[int, int]:
+        """item → visible ratings by users in ``groups`` (cached: the store is read-only)."""
+        key = tuple(sorted(groups))
+        with self._lock:
+            counts = self._counts.get(key)
+            if counts is None:
+                counts = dict(self.store.rating_counts(key))
+                if self.view.hides_anything:
+                    members = self.store.users_in_groups(key)
+                    for user, item in self.view.hidden_pairs.tolist():
+                        if user in members and counts.get(item, 0) > 0:
+                            counts[item] -= 1
+                self._counts[key] = counts
+            return counts
+
+    def history(self, user_id: int, limit: int | None = None) -> list[dict]:
+        """The user's visible ratings, newest first (``item_id``, ``title``, ``rating``,
+        ``timestamp``): the one history every layer reads."""
+        if not self.view.hides_anything:
+            return self.store.user_ratings(user_id, limit)
+        hidden = self.view.hidden_items(user_id)
+        rows = [r for r in self.store.user_ratings(user_id) if r["item_id"] not in hidden]
+        return rows if limit is None else rows[:limit]
+
+    def count_raters(self, items: Sequence[int], min_rating: int | None = None) -> int:
+        """Distinct users with a visible rating (≥ ``min_rating``) on any of ``items``."""
+        if not self.view.hides_anything:
+            return self.store.count_raters(items, min_rating)
+        pairs = self.store.rater_pairs(items, min_rating)
+        keep = self.view.visible_mask(pairs[:, 0], pairs[:, 1])
+        return int(np.unique(pairs[keep, 0]).size)
+
+    # --- catalog ----------------------------------------------------------------------------
+    @property
+    def catalog_ids(self) -> frozenset[int]:
+        return self.options.universe if self.options.universe is not None else self.store.item_ids
+
+    @property
+    def titles(self) -> dict[int, str]:
+        return self.store.titles
+
+    def check_items(self, ids: Iterable[int], *, what: str = "items") -> list[int]:
+        """Known item ids (order kept, duplicates dropped), restricted to the universe."""
+        ids = list(dict.fromkeys(int(i) for i in ids))
+        unknown = [i for i in ids if i not in self.store.item_ids]
+        if unknown:
+            raise UnknownItemError(
+                f"unknown item id(s) in {what}: {unknown[:10]}{' …' if len(unknown) > 10 else ''}"
+                f"; valid ids are 1–{max(self.store.item_ids)}. Drop them or use ids returned "
+                "by a tool."
+            )
+        if self.options.universe is not None:
+            ids = [i for i in ids if i in self.options.universe]
+        return ids
+
+    def candidate_pool(self, candidates: Sequence[int] | None) -> list[int] | None:
+        """``candidates`` checked, or the universe when one is set, or None (everything)."""
+        if candidates is None:
+            return None if self.options.universe is None else sorted(self.options.universe)
+        ids = self.check_items(candidates, what="candidates")
+        if not ids:
+            raise InvalidArgumentError(
+                "the candidate set is empty: nothing to rank. Relax the filter."
+            )
+        return ids
