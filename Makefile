@@ -5,7 +5,7 @@
 # reinstalls nothing.
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint bench
+.PHONY: run test install lint bench bench-arag
 run:
 	scripts/install.sh --llm
 	.venv/bin/python app_main.py $(ARGS)
@@ -25,3 +25,7 @@ bench:
 	scripts/install.sh --dev
 	.venv/bin/python bench/bench_bpr.py && .venv/bin/python bench/bench_topk.py && \
 	.venv/bin/python bench/bench_vectors.py && .venv/bin/python bench/bench_tools.py
+
+# ARAG on the local 0.5B and 1.5B (long on 2 cores: minutes per recommendation); ARGS passes flags
+bench-arag:
+	.venv/bin/python bench/bench_arag.py $(ARGS)

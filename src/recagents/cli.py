@@ -12,6 +12,7 @@ import typer
 
 from recagents.cli_eval import eval_app
 from recagents.cli_output import echo_err, emit_json, setup_logging
+from recagents.cli_recommend import recommend
 from recagents.errors import RecagentsError
 from recagents.llm.cli import llm_app
 from recagents.settings import get_settings
@@ -19,6 +20,7 @@ from recagents.settings import get_settings
 app = typer.Typer(help="recagents: agentic movie recommender.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
+app.command()(recommend)
 
 
 @app.callback()

@@ -1,0 +1,226 @@
+"""ARAG on the local models: latency per agent, rounds, tokens, non-LLM overhead, the prompt
+cache, and a first quality look on the holdout=test view.
+
+For each embedded model, the same ``--users`` test users (fixed seed) get one recommendation of
+``--k`` items from the full graph (defaults of configs/agents.yaml). Printed and saved
+(bench/out/arag.json, arag_latency.png, arag_quality.png); nothing is asserted.
+
+- per-node latency p50/p95, sequential LLM rounds, tokens in/out per recommendation;
+- non-LLM overhead: the request's wall time minus its LLM stages (retrieval, prompt building,
+  fusion, graph); also retrieval alone (``llm=None``);
+- the prompt cache: the first ``--cache-users`` users again with llama.cpp's ``cache_prompt``
+  off;
+- NDCG@5/@10 against the user's test items of: the fused order, the pure LLM order (the
+  ranker's list, filled from BPR's order) and BPR's own top-k over the whole catalogue.
+
+    .venv/bin/python bench/bench_arag.py                          # 20 users, 0.5B and 1.5B
+    .venv/bin/python bench/bench_arag.py --users 5 --models qwen2.5-coder-0.5b
+    .venv/bin/python bench/bench_arag.py --models qwen2.5-coder-0.5b:6 qwen2.5-coder-1.5b:3
+Needs the built stores (`recagents setup`) and the weights (requirements-llm.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from dataclasses import replace
+
+from tqdm import tqdm
+
+from recagents.agents import AgentsConfig, RecRequest, recommend_with_agents
+from recagents.agents.steps import STAGES
+from recagents.eval.metrics import ndcg_at_k
+from recagents.llm.factory import make_chat_model
+from recagents.llm.structured import structured_call
+from recagents.recommender.split import Split
+from recagents.recommender.train import split_path
+from recagents.services import ServiceContext
+from recagents.services.recommend import recommend
+from recagents.services.requests import RecommendRequest
+from recagents.settings import get_settings
+
+NODES = ("retrieval", "user_understanding", "nli", "context_summary", "ranker", "finalize")
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
+
+
+def llm_stage_seconds(timings: dict[str, float]) -> float:
+    return sum(max((timings.get(n, 0.0) for n in stage), default=0.0) for stage in STAGES)
+
+
+def llm_order(items: list[dict]) -> list[int]:
+    ranked = sorted((i for i in items if i["llm_rank"]), key=lambda i: i["llm_rank"])
+    rest = sorted((i for i in items if not i["llm_rank"]), key=lambda i: i["base_rank"])
+    return [i["id"] for i in ranked + rest]
+
+
+def warm_up(handle) -> None:
+    from pydantic import BaseModel
+
+    class Ok(BaseModel):
+        ok: bool
+
+    structured_call(handle, Ok, 'Answer {"ok": true}.')
+
+
+def run_model(model: str, users: list[int], services, targets, k: int, cache_users: int) -> dict:
+    settings = services.settings.model_copy(update={"local_model": model, "llm_provider": "local"})
+    handle = make_chat_model(settings)
+    warm_up(handle)
+    config = AgentsConfig.load(settings)
+    rows = []
+    for uid in tqdm(users, desc=model, unit="user", file=sys.stderr):
+        result = recommend_with_agents(
+            services, RecRequest(user_id=uid, k=k), handle, config=config
+        )
+        t = result.usage["per_node_seconds"]
+        fused = [i["id"] for i in result.items]
+        rows.append(
+            {
+                "user": uid,
+                "seconds": result.usage["seconds"],
+                "overhead_s": result.usage["seconds"] - llm_stage_seconds(t),
+                "rounds": result.usage["llm_rounds"],
+                "calls": result.usage["llm_calls"],
+                "tokens_in": result.usage["tokens_in"],
+                "tokens_out": result.usage["tokens_out"],
+                "fallback": result.fallback,
+                "filled": sum(i["filled"] for i in result.items),
+                "nodes": t,
+                "fused": fused,
+                "llm": llm_order(result.items),
+            }
+        )
+    cache = []
+    off = replace(handle, chat_model=handle.chat_model.bind(extra_body={"cache_prompt": False}))
+    for row in rows[:cache_users]:
+        result = recommend_with_agents(
+            services, RecRequest(user_id=row["user"], k=k), off, config=config
+        )
+        cache.append(
+            {"user": row["user"], "with": row["seconds"], "without": result.usage["seconds"]}
+        )
+    if handle.server is not None:
+        handle.server.stop()
+    bpr = {u: recommend(services, RecommendRequest(user_id=u, k=k)).item_ids for u in users}
+
+    def ndcg(order_of, cut: int) -> float:
+        return statistics.mean(ndcg_at_k(order_of(r), targets[r["user"]], cut) for r in rows)
+
+    quality = {
+        f"{name}@{cut}": round(ndcg(fn, cut), 4)
+        for name, fn in (
+            ("fused", lambda r: r["fused"]),
+            ("llm", lambda r: r["llm"]),
+            ("bpr", lambda r: bpr[r["user"]]),
+        )
+        for cut in (5, 10)
+        if cut <= k
+    }
+    return {
+        "model": model,
+        "users": len(rows),
+        "per_node": {
+            n: {
+                "p50_s": round(pct([r["nodes"].get(n, 0) for r in rows], 50), 3),
+                "p95_s": round(pct([r["nodes"].get(n, 0) for r in rows], 95), 3),
+            }
+            for n in NODES
+        },
+        "seconds_p50": round(pct([r["seconds"] for r in rows], 50), 2),
+        "seconds_p95": round(pct([r["seconds"] for r in rows], 95), 2),
+        "overhead_ms_p50": round(1000 * pct([r["overhead_s"] for r in rows], 50), 1),
+        "rounds_max": max(r["rounds"] for r in rows),
+        "tokens_in_mean": round(statistics.mean(r["tokens_in"] for r in rows)),
+        "tokens_out_mean": round(statistics.mean(r["tokens_out"] for r in rows)),
+        "fallbacks": sum(r["fallback"] for r in rows),
+        "filled_items": sum(r["filled"] for r in rows),
+        "prompt_cache": cache,
+        "ndcg": quality,
+    }
+
+
+def plot(results: list[dict]) -> list[str]:
+    from plots import grouped_bars, save, subplots
+
+    fig, axes = subplots(2, figsize=(12, 4))
+    for ax, p in zip(axes, ("p50_s", "p95_s"), strict=True):
+        series = {r["model"]: [r["per_node"][n][p] for n in NODES] for r in results}
+        grouped_bars(ax, list(NODES), series, unit=f"seconds ({p[:3]})")
+        ax.set_title(f"ARAG latency per agent, {p[:3]}", fontsize=9)
+    latency = save(fig, "arag_latency")
+    fig, axes = subplots(1, figsize=(8, 3.5))
+    labels = list(results[0]["ndcg"])
+    grouped_bars(axes[0], labels, {r["model"]: [r["ndcg"][m] for m in labels] for r in results},
+                 unit="NDCG (holdout=test)")  # fmt: skip
+    axes[0].set_title("fused vs pure LLM vs BPR order", fontsize=9)
+    return [str(latency), str(save(fig, "arag_quality"))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--cache-users", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
+    opts = parser.parse_args()
+    settings = get_settings()
+    services = ServiceContext.from_settings(settings, holdout="test")
+    targets = Split.load(split_path(settings)).per_user("test")
+    users = sorted(random.Random(opts.seed).sample(sorted(targets), opts.users))
+
+    started = time.perf_counter()
+    retrieval = []
+    for uid in users:
+        t = time.perf_counter()
+        recommend_with_agents(services, RecRequest(user_id=uid, k=opts.k), None)
+        retrieval.append(1000 * (time.perf_counter() - t))
+    results = []
+    for spec in opts.models:
+        model, _, n = spec.partition(":")
+        subset = users[: int(n)] if n else users
+        results.append(run_model(model, subset, services, targets, opts.k, opts.cache_users))
+    services.close()
+
+    print(
+        f"retrieval only (llm=None): p50 {pct(retrieval, 50):.1f} ms, p95 {pct(retrieval, 95):.1f} ms"
+    )
+    for r in results:
+        print(f"\n{r['model']}: {r['users']} users, request p50 {r['seconds_p50']} s / p95 "
+              f"{r['seconds_p95']} s, rounds <= {r['rounds_max']}, tokens in {r['tokens_in_mean']} "
+              f"out {r['tokens_out_mean']}, non-LLM overhead p50 {r['overhead_ms_p50']} ms, "
+              f"fallbacks {r['fallbacks']}, filled items {r['filled_items']}")  # fmt: skip
+        for node, s in r["per_node"].items():
+            print(f"  {node:<20} p50 {s['p50_s']:>8.3f} s   p95 {s['p95_s']:>8.3f} s")
+        for c in r["prompt_cache"]:
+            print(
+                f"  prompt cache, user {c['user']}: {c['with']:.1f} s with, {c['without']:.1f} s without"
+            )
+        print("  NDCG: " + ", ".join(f"{m} {v:.4f}" for m, v in r["ndcg"].items()))
+    out = {
+        "users": users,
+        "k": opts.k,
+        "retrieval_ms": {"p50": round(pct(retrieval, 50), 2), "p95": round(pct(retrieval, 95), 2)},
+        "results": results,
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    from plots import OUT_DIR
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    (OUT_DIR / "arag.json").write_text(json.dumps(out, indent=2))
+    out["plots"] = plot(results)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

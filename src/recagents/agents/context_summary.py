@@ -1,0 +1,58 @@
+"""Context Summary: condenses the accepted candidates' evidence, with the profile, for the
+ranker."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from recagents.agents.prompting import ask, capped, timed
+from recagents.agents.state import ARAGContext, ARAGState, context_of
+from recagents.agents.steps import llm_step
+
+
+class ContextSummary(BaseModel):
+    summary: capped(480, "At most 80 words: what the accepted movies offer this user.")
+
+
+def evidence(state: ARAGState) -> str:
+    """The profile and the accepted candidates' verdicts, compact."""
+    verdicts = {v["item_id"]: v for v in state.get("verdicts", [])}
+    lines = [
+        f"[id {i}] {verdicts[i]['label']} {verdicts[i]['score']:.2f}: {verdicts[i]['reason']}"
+        for i in state.get("accepted", [])
+        if i in verdicts
+    ]
+    profile = state.get("profile")
+    head = f"User profile: {json.dumps(profile, ensure_ascii=False)}\n" if profile else ""
+    return head + "Accepted candidates with the NLI verdicts:\n" + "\n".join(lines)
+
+
+def template_summary(state: ARAGState) -> str:
+    profile = state.get("profile") or {}
+    likes = ", ".join(profile.get("likes", [])[:3])
+    return (f"The user likes {likes}. " if likes else "") + (
+        f"{len(state.get('accepted', []))} candidates passed the NLI filter."
+    )
+
+
+def context_summary(
+    state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig
+) -> dict:
+    started = time.perf_counter()
+    task = (
+        f"{evidence(state)}\n\nTASK (Context Summary): in at most 80 words, summarise what the "
+        "accepted candidates offer this user and which of them fit the request best, naming "
+        "concrete movies and reasons. No recommendations outside the accepted ids."
+    )
+    update = llm_step(
+        state,
+        "context_summary",
+        lambda: {"summary": ask(context_of(runtime), state, ContextSummary, task, config).summary},
+        fallback={"summary": template_summary(state)},
+    )
+    return {**update, "timings": timed("context_summary", started)}

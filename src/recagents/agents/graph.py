@@ -1,0 +1,82 @@
+"""The ARAG graph: retrieve → (User Understanding ∥ NLI) → Context Summary → Item Ranker
+→ [Reflection] → finalize, on one shared blackboard (``ARAGState``).
+
+At most 4 sequential LLM rounds (UU ∥ NLI, CS, IR), 5 with reflection. Without an LLM
+(``context.llm is None``) the graph goes from retrieval straight to ``finalize``.
+LangGraph Studio opens it through ``langgraph.json`` (``graph``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from recagents.agents.context_summary import context_summary
+from recagents.agents.nli import nli
+from recagents.agents.prompting import candidate_block, timed, user_block
+from recagents.agents.ranker import finalize, ranker
+from recagents.agents.reflection import reflection, route_after_ranker
+from recagents.agents.retrieval import retrieve
+from recagents.agents.state import ARAGContext, ARAGState, RecRequest, context_of
+from recagents.agents.user_understanding import user_understanding
+from recagents.errors import InvalidArgumentError
+
+
+def retrieval(state: ARAGState, runtime: Runtime[ARAGContext]) -> dict:
+    started = time.perf_counter()
+    req = RecRequest.model_validate(state["request"])
+    ctx = context_of(runtime)
+    found = retrieve(ctx.services, req, ctx.config)
+    if req.k > len(found.candidates):
+        raise InvalidArgumentError(
+            f"k={req.k} is larger than the candidate pool ({len(found.candidates)} items after "
+            "filters and history): ask for fewer items or relax the filters"
+        )
+    return {
+        "candidates": found.candidates,
+        "history": found.history,
+        "retrieval": found.info,
+        "accepted": [c["item_id"] for c in found.candidates],
+        "user_block": user_block(
+            user=found.user,
+            request_text=req.request_text,
+            history=found.history,
+            favourites=found.neighbour_favourites,
+            cold_start=found.info["cold_start"],
+        ),
+        "candidate_block": candidate_block(found.candidates),
+        "errors": [],
+        "timings": timed("retrieval", started),
+    }
+
+
+def route_after_retrieval(state: ARAGState, runtime: Runtime[ARAGContext]) -> list[str] | str:
+    if context_of(runtime).llm is None:
+        return "finalize"
+    return ["user_understanding", "nli"]
+
+
+def build_graph():
+    graph = StateGraph(ARAGState, context_schema=ARAGContext)
+    graph.add_node("retrieval", retrieval)
+    graph.add_node("user_understanding", user_understanding)
+    graph.add_node("nli", nli)
+    graph.add_node("context_summary", context_summary)
+    graph.add_node("ranker", ranker)
+    graph.add_node("reflection", reflection)
+    graph.add_node("finalize", finalize)
+    graph.add_edge(START, "retrieval")
+    graph.add_conditional_edges(
+        "retrieval", route_after_retrieval, ["user_understanding", "nli", "finalize"]
+    )
+    graph.add_edge(["user_understanding", "nli"], "context_summary")
+    graph.add_edge("context_summary", "ranker")
+    graph.add_conditional_edges("ranker", route_after_ranker, ["reflection", "finalize"])
+    graph.add_edge("reflection", "finalize")
+    graph.add_edge("finalize", END)
+    return graph.compile(name="arag")
+
+
+graph = build_graph()
