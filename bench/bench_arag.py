@@ -9,7 +9,7 @@ For each embedded model, the same ``--users`` test users (fixed seed) get one re
 - non-LLM overhead: the request's wall time minus its LLM stages (retrieval, prompt building,
   fusion, graph); also retrieval alone (``llm=None``);
 - the prompt cache: the first ``--cache-users`` users again with llama.cpp's ``cache_prompt``
-  off;
+  off (first model only);
 - NDCG@5/@10 against the user's test items of: the fused order, the pure LLM order (the
   ranker's list, filled from BPR's order) and BPR's own top-k over the whole catalogue.
 
@@ -186,10 +186,11 @@ def main() -> None:
         recommend_with_agents(services, RecRequest(user_id=uid, k=opts.k), None)
         retrieval.append(1000 * (time.perf_counter() - t))
     results = []
-    for spec in opts.models:
+    for position, spec in enumerate(opts.models):
         model, _, n = spec.partition(":")
         subset = users[: int(n)] if n else users
-        results.append(run_model(model, subset, services, targets, opts.k, opts.cache_users))
+        cache_users = opts.cache_users if position == 0 else 0  # the cache effect: first model
+        results.append(run_model(model, subset, services, targets, opts.k, cache_users))
     services.close()
 
     print(

@@ -47,7 +47,7 @@ def test_known_user_end_to_end_with_fill_and_fusion(agent_services, scripted, ra
     assert all(i["explanation"].strip() for i in result.items)
     assert sum(i["filled"] for i in result.items) >= 1  # the missing one was filled and flagged
     assert not result.fallback and result.usage["llm_rounds"] <= 4
-    assert result.usage["llm_calls"] == 4  # UU, NLI (one chunk of 30), CS, IR
+    assert result.usage["llm_calls"] == 6  # UU, NLI (3 chunks of 10), CS, IR
     bb = result.blackboard
     assert bb["profile"]["likes"] and bb["summary"]
     assert [v["item_id"] for v in bb["verdicts"]] == result.candidates

@@ -24,7 +24,7 @@ class RetrievalConfig(_Section):
 class NLIConfig(_Section):
     threshold: float = Field(0.5, ge=0, le=1)
     min_keep: int = Field(10, ge=1)
-    chunk_size: int = Field(30, ge=1)
+    chunk_size: int = Field(10, ge=1)
     plot_words: int = Field(40, ge=5)
 
 

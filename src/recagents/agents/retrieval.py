@@ -44,7 +44,8 @@ class Retrieval:
 
 def _known_history(ctx: ServiceContext, user_id: int, n: int) -> list[dict]:
     rows = ctx.history(user_id, limit=n)
-    details = {d["item_id"]: d for d in ctx.store.item_details([r["item_id"] for r in rows])}
+    ids = [r["item_id"] for r in rows]
+    details = {d["item_id"]: d for d in ctx.store.item_details(ids, ("year", "genres"))}
     return [
         {
             "item_id": r["item_id"],
