@@ -117,8 +117,8 @@ def test_valid_answer_first_try_sends_schema():
     sent = handle.chat_model.seen_kwargs[0]["response_format"]
     assert sent["type"] == "json_schema"
     assert sent["json_schema"]["schema"]["$defs"]["Pick"]["properties"]["item_id"]["enum"] == [5, 7]
-    system = handle.chat_model.seen[0][0]
-    assert system.type == "system" and '"enum":[5,7]' in system.text  # small models read it too
+    last = handle.chat_model.seen[0][-1]  # small models read the schema too, LAST
+    assert last.type == "human" and last.text.startswith("rank") and '"enum":[5,7]' in last.text
     assert result.usage.calls == 1 and result.usage.input_tokens == 10
 
 
@@ -156,3 +156,19 @@ def test_json_mode_binding():
     handle = _handle([GOOD])
     structured_call(handle, Ranking, "rank", method="json_mode")
     assert handle.chat_model.seen_kwargs[0]["response_format"] == {"type": "json_object"}
+
+
+def test_the_schema_note_leaves_the_prompt_prefix_alone():
+    """Everything before the last message is sent as given, so a cached prefix is reused."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    prefix = [SystemMessage("shared role"), HumanMessage("shared context")]
+    handle = _handle([GOOD, GOOD])
+    structured_call(handle, constrain_ids(Ranking, [5, 7]), [*prefix, HumanMessage("task A")])
+    structured_call(handle, constrain_ids(Ranking, [5]), [*prefix, HumanMessage("task B")])
+    first, second = handle.chat_model.seen
+    assert (
+        [m.text for m in first[:2]]
+        == [m.text for m in second[:2]]
+        == ["shared role", "shared context"]
+    )
