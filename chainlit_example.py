@@ -37,7 +37,7 @@ def answer(text: str) -> str:
     user, k = int(match["user"]), int(match["k"] or 10)
     try:
         top = recommender.top_k(user, k)
-        items = store.items([s.item_id for s in top.items])
+        items = store.item_details([s.item_id for s in top.items], ("title", "genres"))
     except RecagentsError as exc:
         return f"Sorry, I can't do that: {exc}"
     lines = [
