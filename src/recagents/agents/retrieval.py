@@ -198,7 +198,8 @@ def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retriev
                 if p.item_id not in pool and p.item_id not in exclude:
                     pool[p.item_id] = ["popularity"]
                     order.append(p.item_id)
-        details = _details(ctx, list(weights))
+        shown = ctx.store.item_details(list(weights), ("title", "year", "genres"))
+        details = {d["item_id"]: d for d in shown}
         history = [
             {
                 "item_id": i,

@@ -144,9 +144,7 @@ def filter_items(
     spec, text = build_filter(ctx, req)
     if spec.is_empty:
         raise InvalidArgumentError(f"give at least one condition ({CONDITION_NAMES})")
-    pool = ctx.candidate_pool(candidates) if candidates is not None else None
-    if pool is None and ctx.options.universe is not None:
-        pool = sorted(ctx.options.universe)
+    pool = ctx.candidate_pool(candidates)  # the checked candidates, else the universe if set
     ids = ctx.store.filter_item_ids(spec, pool)
     if not ids:
         relax = _relaxations(ctx, req, pool)
