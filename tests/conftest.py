@@ -31,16 +31,23 @@ from __future__ import annotations
 import functools
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from recagents.data.catalog import build_catalog
 from recagents.data.enrichment import parse_enrichment, resolve_enrichment
 from recagents.data.movielens import load_items, load_ratings, load_users
 from recagents.errors import NotBuiltError, RecagentsError
+from recagents.llm.capabilities import Capabilities
+from recagents.llm.factory import LLMHandle
 from recagents.llm.weights import ensure_local_weights
 from recagents.recommender.service import Recommender
 from recagents.recommender.swing import SwingIndex
@@ -519,3 +526,61 @@ def make_settings(tmp_path):
         return offline_settings(**overrides)
 
     return make
+
+
+# --- scripted chat models (wiring tests only: never the evidence that an agent works) -------
+class ScriptedChat(BaseChatModel):
+    """Replies with ``reply(messages)``: a string (text) or an ``AIMessage`` (e.g. tool calls)."""
+
+    reply: Callable[[list[BaseMessage]], Any]
+    calls: list[str] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def bind_tools(self, tools, **kwargs):  # tools mode: the script decides the calls
+        return self
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        self.calls.append(messages[-1].content)
+        out = self.reply(messages)
+        message = out if isinstance(out, AIMessage) else AIMessage(out)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def scripted_handle(reply, native_tools: bool = False) -> LLMHandle:
+    return LLMHandle(
+        chat_model=ScriptedChat(reply=reply, calls=[]),
+        backend="openai" if native_tools else "openai-compatible",
+        model="scripted",
+        capabilities=Capabilities(native_tools=native_tools, json_schema=True, context_tokens=8192),
+        structured_attempts=3,
+    )
+
+
+@pytest.fixture
+def scripted_llm():
+    """scripted_llm(reply, native_tools=False) -> an LLMHandle over a ScriptedChat."""
+    return scripted_handle
+
+
+@pytest.fixture(scope="session")
+def agent_services(tool_settings, sqlite_url, tool_recommender, tool_vectors, swing_index):
+    """Services over the SQLite store (session): what the agents and the assistant use."""
+    from recagents.services import ServiceContext
+    from recagents.stores.metadata import MetadataStore, make_engine
+
+    store = MetadataStore(make_engine(sqlite_url, read_only=True))
+    yield ServiceContext(tool_settings, store, tool_recommender, tool_vectors, swing_index)
+    store.close()
+
+
+@pytest.fixture
+def small_config():
+    """A small ARAG pool, so the real model's calls stay short on 2 cores."""
+    from recagents.agents.config import AgentsConfig
+
+    return AgentsConfig.model_validate(
+        {"retrieval": {"pool_size": 8}, "nli": {"chunk_size": 8, "min_keep": 6}}
+    )

@@ -1,4 +1,4 @@
-"""A scripted chat model for wiring tests: it answers each ARAG agent's task with valid JSON.
+"""Scripted replies for wiring tests: each ARAG agent's task answered with valid JSON.
 
 Never the evidence that the agents work (that is ``test_arag_llm.py`` with the real model): it
 only drives routing, repair, fill, fusion and fallback logic deterministically.
@@ -8,29 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 
 import pytest
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-
-from recagents.llm.capabilities import Capabilities
-from recagents.llm.factory import LLMHandle
-
-
-class ScriptedChat(BaseChatModel):
-    reply: Callable[[list[BaseMessage]], str]
-    calls: list[str] = []
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
-        task = messages[-1].content
-        self.calls.append(task)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.reply(messages)))])
+from langchain_core.messages import BaseMessage
 
 
 def ids_after(text: str, marker: str) -> list[int]:
@@ -87,38 +67,7 @@ def arag_reply(*, ranker_drop: int = 0, confidence: str = "high", bad_first_rank
     return reply
 
 
-def scripted_handle(reply) -> LLMHandle:
-    return LLMHandle(
-        chat_model=ScriptedChat(reply=reply, calls=[]),
-        backend="openai-compatible",
-        model="scripted",
-        capabilities=Capabilities(native_tools=False, json_schema=True, context_tokens=8192),
-        structured_attempts=3,
-    )
-
-
 @pytest.fixture
-def scripted():
+def scripted(scripted_llm):
     """scripted(**arag_reply options) -> an LLMHandle over a ScriptedChat."""
-    return lambda **options: scripted_handle(arag_reply(**options))
-
-
-@pytest.fixture(scope="session")
-def agent_services(tool_settings, sqlite_url, tool_recommender, tool_vectors, swing_index):
-    """Services over the SQLite store (session): what the agents retrieve from."""
-    from recagents.services import ServiceContext
-    from recagents.stores.metadata import MetadataStore, make_engine
-
-    store = MetadataStore(make_engine(sqlite_url, read_only=True))
-    yield ServiceContext(tool_settings, store, tool_recommender, tool_vectors, swing_index)
-    store.close()
-
-
-@pytest.fixture
-def small_config():
-    """A small pool, so the real model's calls stay short on 2 cores."""
-    from recagents.agents.config import AgentsConfig
-
-    return AgentsConfig.model_validate(
-        {"retrieval": {"pool_size": 8}, "nli": {"chunk_size": 8, "min_keep": 6}}
-    )
+    return lambda **options: scripted_llm(arag_reply(**options))

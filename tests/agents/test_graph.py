@@ -64,6 +64,18 @@ def test_filters_are_hard(agent_services, scripted, catalog):
         assert "Comedy" in c["genres"] and c["year"] < 1990
 
 
+def test_candidate_ids_are_a_hard_filter_too(agent_services, scripted, ratings_df):
+    given = sorted(set(range(1, 120)) - seen(ratings_df, 405))[:12]
+    filters = FilterRequest(genres=["Drama"])
+    req = RecRequest(user_id=405, k=K, candidate_ids=given, filters=filters, query="a drama")
+    result = recommend_with_agents(agent_services, req, scripted())
+    from recagents.services.catalog import filter_items
+
+    allowed = set(filter_items(agent_services, filters, given).item_ids)
+    assert result.candidates and set(result.candidates) <= allowed < set(given)
+    assert {i["id"] for i in result.items} <= allowed
+
+
 def test_ranker_repair_and_reflection_bound(agent_services, scripted):
     from recagents.agents.config import AgentsConfig
 

@@ -129,6 +129,9 @@ def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retriev
     rc = cfg.retrieval
     n = rc.pool_size
     allowed = filter_items(ctx, req.filters).item_ids if req.filters else None
+    if req.candidate_ids is not None:
+        given = ctx.check_items(req.candidate_ids, what="candidate_ids")
+        allowed = given if allowed is None else [i for i in given if i in set(allowed)]
     allowed_set = None if allowed is None else set(allowed)
     text = req.request_text
     info: dict = {"cold_start": False, "popularity": False, "filtered": allowed is not None}

@@ -20,6 +20,7 @@ from recagents.services.requests import FilterRequest
 MAX_HISTORY = 200
 MAX_TEXT = 2000
 MAX_AGENT_K = 50
+MAX_CANDIDATE_IDS = 2000  # the catalogue has 1,682 items
 
 
 class HistoryEvent(BaseModel):
@@ -51,6 +52,12 @@ class RecRequest(BaseModel):
     )
     k: int = Field(5, ge=1, le=MAX_AGENT_K, description=f"How many items (1 to {MAX_AGENT_K}).")
     filters: FilterRequest | None = Field(None, description="Hard filters on the catalogue.")
+    candidate_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None,
+        max_length=MAX_CANDIDATE_IDS,
+        description="Only these items (e.g. a candidate set found earlier); with `filters`, "
+        "both must hold.",
+    )
 
     @property
     def request_text(self) -> str:

@@ -275,15 +275,14 @@ def _invoke_once(runnable, messages, config, stream: bool) -> AIMessage:
     )
 
 
-def _setup(handle, schema, messages, attempts, method):
+def _setup(handle, schema, messages, attempts, method, schema_note: bool = True):
     method = method or choose_method(handle)
     if attempts is None:
         attempts = handle.structured_attempts
-    return (
-        method,
-        max(1, attempts),
-        _with_instructions(_as_messages(messages), schema, method, handle.backend),
-    )
+    convo = _as_messages(messages)
+    if schema_note or method == "json_mode":  # json_mode has no grammar: the model must read it
+        convo = _with_instructions(convo, schema, method, handle.backend)
+    return method, max(1, attempts), convo
 
 
 def _fail(handle, schema, exc: Exception):
@@ -316,10 +315,13 @@ def structured_call(
     stream: bool = False,
     config: dict | None = None,
     max_tokens: int | None = None,
+    schema_note: bool = True,
 ) -> StructuredResult[M]:
     """One validated ``schema`` instance from the model (see the module doc). ``max_tokens``
-    raises this call's output budget above the configured one (a long list needs more)."""
-    method, attempts, convo = _setup(handle, schema, messages, attempts, method)
+    raises this call's output budget above the configured one (a long list needs more).
+    ``schema_note=False`` leaves the JSON schema out of the prompt where a grammar enforces it
+    anyway (the caller describes the format more compactly itself)."""
+    method, attempts, convo = _setup(handle, schema, messages, attempts, method, schema_note)
     runnable = _with_budget(_bind(handle, schema, method), handle, max_tokens)
     tracker = UsageTracker()
     cfg = _config_with(config, tracker)
