@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from recagents.cli_ask import ask
 from recagents.cli_eval import eval_app
 from recagents.cli_output import echo_err, emit_json, setup_logging
 from recagents.cli_recommend import recommend
@@ -21,6 +22,7 @@ app = typer.Typer(help="recagents: agentic movie recommender.", no_args_is_help=
 app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 app.command()(recommend)
+app.command()(ask)
 
 
 @app.callback()

@@ -1,0 +1,65 @@
+"""Dynamic demonstrations: worked examples (question → plan) chosen per question.
+
+The bank (``demonstrations.yaml`` beside this module) is written by hand. It must not contain the
+peer project's 50 benchmark queries or paraphrases of them (a test checks). For a question, the
+``k`` examples whose questions are closest by MiniLM embedding go into the plan prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from recagents.assistant.plan import Plan
+from recagents.errors import DataError
+
+BANK_PATH = Path(__file__).with_name("demonstrations.yaml")
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    question: str
+    plan: Plan
+
+    def render(self) -> str:
+        """Compact JSON, exactly what the model should emit for this question."""
+        plan = {"action": self.plan.action, "steps": self.plan.calls()}
+        return f"Q: {self.question}\nPLAN: {json.dumps(plan, separators=(',', ':'))}"
+
+
+def load_bank(path: Path = BANK_PATH) -> list[Demonstration]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        return [Demonstration(e["question"], Plan.model_validate(e["plan"])) for e in raw]
+    except Exception as exc:
+        raise DataError(f"{path} is not a valid demonstrations bank: {exc}") from exc
+
+
+class DemoBank:
+    """The bank plus its question embeddings (computed on first use)."""
+
+    def __init__(self, demos: list[Demonstration], embedder) -> None:
+        self.demos = demos
+        self.embedder = embedder
+
+    @classmethod
+    def load(cls, embedder, path: Path = BANK_PATH) -> DemoBank:
+        return cls(load_bank(path), embedder)
+
+    @cached_property
+    def _vectors(self) -> np.ndarray:
+        return self.embedder.embed([d.question for d in self.demos])
+
+    def select(self, question: str, k: int) -> list[Demonstration]:
+        """The ``k`` demonstrations most similar to ``question``, least similar first (so the
+        closest example sits next to the question in the prompt)."""
+        if k <= 0 or not self.demos or not question.strip():
+            return []
+        scores = self._vectors @ self.embedder.embed_query(question[:1000])
+        best = np.argsort(-scores, kind="stable")[:k]
+        return [self.demos[i] for i in reversed(best)]

@@ -1,0 +1,147 @@
+"""Run one tool call for the assistant (both modes): references, policy, ARAG recommendations.
+
+``resolve_refs`` turns a plan's ``"$2"`` / ``"$1.age_group"`` into the handle or value an earlier
+step produced. ``run_call`` checks the call against the privacy policy, runs it (recommend_items
+through the ARAG agents when configured, with the question as the session intent and the given
+items as the hard filter) and returns a ``StepRecord`` plus the conversation's candidate sets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from recagents.agents.run import recommend_with_agents
+from recagents.agents.state import MAX_AGENT_K, MAX_TEXT, RecRequest
+from recagents.assistant.policy import PolicyError, check_call, scrub
+from recagents.assistant.state import AssistantContext, StepRecord
+from recagents.errors import InvalidArgumentError
+from recagents.tools.candidates import CandidateSets, merge_candidate_sets
+from recagents.tools.recommend import RecommendItemsArgs
+from recagents.tools.registry import TOOLS_BY_NAME
+from recagents.tools.results import ToolResult, failure_from_exception
+from recagents.tools.runtime import ToolScope, run_tool_call
+
+REF = re.compile(r"^\$(\d+)(?:\.([A-Za-z_]+))?$")
+
+
+def _lookup(trace: Sequence[StepRecord], number: int, field: str | None, text: str) -> Any:
+    done = {r["step"]: r for r in trace}
+    record = done.get(number)
+    if record is None:
+        raise InvalidArgumentError(f"{text!r} refers to step {number}, which has not run")
+    if record["status"] != "success":
+        raise InvalidArgumentError(f"{text!r} refers to step {number}, which failed")
+    data = record.get("data")
+    if field is None:
+        handle = data.get("handle") if isinstance(data, dict) else None
+        if not handle:
+            raise InvalidArgumentError(
+                f"{text!r}: step {number} ({record['tool']}) produced no candidate set"
+            )
+        return handle
+    row = data[0] if isinstance(data, list) and data else data
+    if not isinstance(row, dict) or row.get(field) in (None, "", []):
+        raise InvalidArgumentError(f"{text!r}: step {number} ({record['tool']}) has no {field!r}")
+    value = row[field]
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
+
+
+def resolve_refs(value: Any, trace: Sequence[StepRecord]) -> Any:
+    """``value`` with every ``$N`` / ``$N.field`` string replaced (at any depth)."""
+    if isinstance(value, str):
+        match = REF.match(value.strip())
+        return _lookup(trace, int(match[1]), match[2], value) if match else value
+    if isinstance(value, list):
+        return [resolve_refs(v, trace) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve_refs(v, trace) for k, v in value.items()}
+    return value
+
+
+def users_read(trace: Sequence[StepRecord]) -> set[int]:
+    from recagents.assistant.policy import PERSONAL_TOOLS
+
+    return {
+        r["args"]["user_id"]
+        for r in trace
+        if r["tool"] in PERSONAL_TOOLS and isinstance(r.get("args", {}).get("user_id"), int)
+    }
+
+
+def _recommend_with_agents(
+    run: AssistantContext, args: dict, sets: CandidateSets, question: str
+) -> tuple[dict, CandidateSets]:
+    """recommend_items through the ARAG graph: ranked, explained, unseen items."""
+    try:
+        parsed = RecommendItemsArgs.model_validate(args)
+        services = run.services
+        services.store.require_user(parsed.user_id)  # an unknown user is an error, not a cold start
+        if parsed.k > MAX_AGENT_K:
+            raise InvalidArgumentError(f"k must be at most {MAX_AGENT_K} for explained picks")
+        scope = ToolScope(services, dict(sets))
+        candidates = scope.resolve(parsed.items)
+        result = recommend_with_agents(
+            services,
+            RecRequest(
+                user_id=parsed.user_id,
+                query=question[:MAX_TEXT] or None,
+                k=parsed.k,
+                candidate_ids=candidates,
+            ),
+            run.llm,
+            config=run.agents_config,
+        )
+    except Exception as exc:  # a failure result, like any tool's
+        return failure_from_exception(exc, "recommend_items", RecommendItemsArgs), sets
+    items = [
+        {"item_id": i["id"], "title": i["title"], "why": i["explanation"]} for i in result.items
+    ]
+    handle = scope.register([i["item_id"] for i in items], f"recommend_items user {parsed.user_id}")
+    short = f" Only {len(items)} unseen candidates remained." if len(items) < parsed.k else ""
+    data = {
+        "user_id": parsed.user_id,
+        "handle": handle,
+        "items": items,
+        "engine": "arag",
+        "fallback": result.fallback,
+        "usage": result.usage,
+    }
+    message = (
+        f"Top {len(items)} recommendations for user {parsed.user_id}, best first, each with the "
+        f"reason the agents picked it (items the user already rated are excluded).{short} "
+        f"Handle {handle} holds this ranked list."
+    )
+    return ToolResult.success(message, data), merge_candidate_sets(sets, scope.created)
+
+
+def run_call(
+    run: AssistantContext,
+    tool: str,
+    args: dict,
+    sets: CandidateSets,
+    trace: Sequence[StepRecord],
+    question: str,
+    step: int,
+    reason: str = "",
+) -> tuple[StepRecord, CandidateSets]:
+    """Run one call (references already resolved or resolved here) → its record, new sets."""
+    record: StepRecord = {"step": step, "tool": tool, "args": args, "reason": reason}
+    try:
+        if tool not in TOOLS_BY_NAME:
+            raise InvalidArgumentError(f"unknown tool {tool!r}: valid are {list(TOOLS_BY_NAME)}")
+        args = resolve_refs(args, trace)
+        args, personal = check_call(
+            tool, args, question, users_read(trace), run.config.max_users_per_turn
+        )
+        record["args"] = args
+    except (InvalidArgumentError, PolicyError) as exc:
+        return {**record, "status": "failure", "message": str(exc), "data": None}, sets
+    if tool == "recommend_items" and run.config.recommend_engine == "arag" and run.llm:
+        result, sets = _recommend_with_agents(run, args, sets, question)
+    else:
+        called = run_tool_call(TOOLS_BY_NAME[tool], args, run.services, sets)
+        result, sets = called.result, called.candidate_sets
+    data = result.get("data") if personal else scrub(result.get("data"))
+    return {**record, "status": result["status"], "message": result["message"], "data": data}, sets

@@ -1,0 +1,67 @@
+"""Privacy rules every tool call of the assistant passes, whatever the prompt says.
+
+- Personal fields (the zip code) are read only for one named user, when the user's message
+  explicitly asks for it; otherwise they are never requested, and removed from any result.
+- One turn may read the personal data (profile, history, neighbours) of at most
+  ``max_users_per_turn`` distinct users: no bulk export.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from recagents.errors import RecagentsError
+from recagents.services.requests import USER_FIELDS
+
+PERSONAL_FIELDS = frozenset({"zip_code"})
+PERSONAL_TOOLS = frozenset({"user_metadata", "recent_interactions", "similar_users"})
+_ASKS_PERSONAL = re.compile(r"\b(zip|zipcode|postal|post ?code)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d+")
+
+
+class PolicyError(RecagentsError):
+    """A call the assistant refuses to make (the message says why)."""
+
+
+def asks_for_personal(question: str) -> bool:
+    """The message explicitly asks for a personal field, naming exactly one user (one id)."""
+    question = question or ""
+    return bool(_ASKS_PERSONAL.search(question)) and len(set(_NUMBER.findall(question))) == 1
+
+
+def check_call(
+    tool: str, args: dict, question: str, users_read: set[int], max_users: int
+) -> tuple[dict, bool]:
+    """The arguments to run ``tool`` with, and whether its result may keep personal fields.
+
+    Raises ``PolicyError`` for a call that would read too many users' data."""
+    args = dict(args)
+    if tool in PERSONAL_TOOLS and isinstance(args.get("user_id"), int):
+        users = users_read | {args["user_id"]}
+        if len(users) > max_users:
+            raise PolicyError(
+                f"declined: this request reads the personal data of more than {max_users} users; "
+                "bulk export of user data is not offered"
+            )
+    if tool != "user_metadata":
+        return args, False
+    fields = args.get("fields") or list(USER_FIELDS)
+    allowed = asks_for_personal(question) and not users_read - {args.get("user_id")}
+    if not allowed:
+        fields = [f for f in fields if f not in PERSONAL_FIELDS]
+        if not fields:
+            raise PolicyError(
+                "declined: a zip code is given only for one named user, on explicit request"
+            )
+    args["fields"] = fields
+    return args, allowed
+
+
+def scrub(value: Any) -> Any:
+    """``value`` without personal fields, at any depth."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if k not in PERSONAL_FIELDS}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value

@@ -1,0 +1,155 @@
+"""The assistant as one object: ``Assistant.open(settings)`` → ``ask(question, thread_id)``.
+
+It owns nothing global: the caller (CLI, chat UI, API) opens it once per process, which opens
+the stores, the model (the embedded server for the local backend), the checkpointer in the
+configured database and the demonstrations bank, and closes them on exit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from pydantic import BaseModel
+
+from recagents.agents.config import AgentsConfig
+from recagents.assistant.config import AssistantConfig, Mode
+from recagents.assistant.demos import DemoBank
+from recagents.assistant.graph import build
+from recagents.assistant.state import AssistantContext
+from recagents.errors import InvalidArgumentError
+from recagents.services.context import ServiceContext
+from recagents.settings import Settings
+
+MAX_QUESTION = 4000
+
+
+class AskResult(BaseModel):
+    answer: str
+    items: list[dict]  # [{"id", "title"}] in the answer's order
+    tool_calls: list[dict]  # [{"name", "args"}] in the order they ran (the turn's trace)
+    usage: dict
+    thread_id: str
+    mode: str
+    removed: list[str] = []  # sentences the grounding check dropped
+    trace: list[dict] = []  # every call with status and message (for "which tools and why")
+
+
+def default_mode(llm) -> Mode:
+    return "tools" if llm is not None and llm.capabilities.native_tools else "plan"
+
+
+class Assistant:
+    def __init__(
+        self,
+        services: ServiceContext,
+        llm,
+        *,
+        checkpointer=None,
+        config: AssistantConfig | None = None,
+        mode: Mode | None = None,
+        demos: DemoBank | None = None,
+        agents_config: AgentsConfig | None = None,
+    ) -> None:
+        self.config = config or AssistantConfig.load(services.settings)
+        self.context = AssistantContext(
+            services=services,
+            llm=llm,
+            config=self.config,
+            mode=mode or self.config.mode or default_mode(llm),
+            demos=demos,
+            agents_config=agents_config
+            or self.config.agents_config(AgentsConfig.load(services.settings)),
+        )
+        self.graph = build().compile(checkpointer=checkpointer, name="assistant")
+
+    @property
+    def mode(self) -> Mode:
+        return self.context.mode
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        mode: Mode | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        engine: str | None = None,
+        llm=None,
+    ) -> Iterator[Assistant]:
+        """Everything from ``settings``; closes what it opened (not a passed-in ``llm``)."""
+        from recagents.llm import make_chat_model
+        from recagents.stores.checkpoints import open_checkpointer
+        from recagents.stores.embeddings import Embedder
+
+        with ExitStack() as stack:
+            services = ServiceContext.from_settings(settings)
+            stack.callback(services.close)
+            if llm is None:
+                llm = make_chat_model(settings, provider=provider, model=model)
+                if llm.server is not None:
+                    stack.callback(llm.server.stop)
+            saver = stack.enter_context(open_checkpointer(settings.sqlalchemy_url))
+            config = AssistantConfig.load(settings, recommend_engine=engine)
+            demos = DemoBank.load(Embedder(threads=settings.torch_threads))
+            yield cls(services, llm, checkpointer=saver, config=config, mode=mode, demos=demos)
+
+    def _config(self, thread_id: str) -> dict:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": 60}
+
+    def _inputs(self, question: str) -> dict:
+        question = (question or "").strip()
+        if not question:
+            raise InvalidArgumentError("the question is empty: ask something about movies")
+        if len(question) > MAX_QUESTION:
+            raise InvalidArgumentError(
+                f"the question is {len(question)} characters long; the limit is {MAX_QUESTION}"
+            )
+        return {"messages": [HumanMessage(question)]}
+
+    def ask(self, question: str, thread_id: str | None = None) -> AskResult:
+        thread_id = thread_id or uuid.uuid4().hex
+        state = self.graph.invoke(
+            self._inputs(question), config=self._config(thread_id), context=self.context
+        )
+        return self.result(state, thread_id)
+
+    def stream(self, question: str, thread_id: str) -> Iterator[tuple[str, Any]]:
+        """Yields ``(node, update)`` as each step finishes, then ``("result", AskResult)``."""
+        for chunk in self.graph.stream(
+            self._inputs(question),
+            config=self._config(thread_id),
+            context=self.context,
+            stream_mode="updates",
+        ):
+            yield from chunk.items()
+        state = self.graph.get_state(self._config(thread_id)).values
+        yield "result", self.result(state, thread_id)
+
+    def history(self, thread_id: str) -> list[dict]:
+        """The thread's messages as ``{"role", "content"}`` (empty for an unknown thread)."""
+        state = self.graph.get_state(self._config(thread_id)).values or {}
+        return [
+            {"role": "user" if isinstance(m, HumanMessage) else "assistant", "content": m.text}
+            for m in state.get("messages", [])
+        ]
+
+    def result(self, state: dict, thread_id: str) -> AskResult:
+        answer = state.get("answer") or {}
+        titles = self.context.services.titles
+        trace = state.get("trace") or []
+        return AskResult(
+            answer=answer.get("text", ""),
+            items=[{"id": i, "title": titles.get(i)} for i in answer.get("items", [])],
+            tool_calls=[{"name": r["tool"], "args": r.get("args", {})} for r in trace],
+            usage=state.get("usage") or {},
+            thread_id=thread_id,
+            mode=self.mode,
+            removed=answer.get("removed", []),
+            trace=[{k: v for k, v in r.items() if k != "data"} for r in trace],
+        )
