@@ -11,6 +11,7 @@ from recagents.assistant.plan import Plan
 from recagents.assistant.plan_checks import (
     complete_recommendation,
     drop_ungrounded_filters,
+    fix_directions,
     normalise_references,
 )
 from recagents.assistant.policy import asks_for_personal
@@ -99,3 +100,18 @@ def test_guessed_handles_and_tool_names_become_references():
     assert fixed[0]["args"]["genres"] == ["Children's", "Comedy"]
     assert fixed[1]["args"]["items"] == "$1" and fixed[2]["args"]["items"] == "$2"
     assert normalise_references(calls, known_handles={"C1"})[1]["args"]["items"] == "C1"
+    own = [{"tool": "filter_items", "args": {"genres": ["Drama"], "items": "C1"}}]
+    assert normalise_references(own, known_handles=set())[0]["args"] == {"genres": ["Drama"]}
+
+
+def test_conditions_turn_the_way_the_text_says():
+    calls = [
+        {"tool": "filter_items", "args": {
+            "release_year": [{"request": "at_least", "threshold": 1990}],
+            "imdb_rating": [{"request": "higher", "threshold": 6}],
+        }},
+    ]  # fmt: skip
+    fixed, notes = fix_directions(calls, "comedies from before 1990 rated higher than 6")
+    assert fixed[0]["args"]["release_year"] == [{"request": "lower", "threshold": 1990}]
+    assert fixed[0]["args"]["imdb_rating"] == [{"request": "higher", "threshold": 6}]
+    assert len(notes) == 1

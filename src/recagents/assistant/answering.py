@@ -75,6 +75,21 @@ def allowed_ids(state: AssistantState, records: list[dict]) -> list[int]:
     return ids
 
 
+def grounded_reasons(run: AssistantContext, rec: dict | None) -> dict[int, str]:
+    """The agents' reason per item, minus sentences naming a movie other than the item itself
+    or one the user rated (a small model sometimes explains one pick with another's title)."""
+    if not rec:
+        return {}
+    seen = set(run.services.get_recommender().seen_items(rec["user_id"], run.services.view))
+    index, reasons = title_index(run), {}
+    for item in rec.get("items", []):
+        if item.get("why"):
+            text = index.ground(item["why"], seen | {item["item_id"]}).text
+            if text:
+                reasons[item["item_id"]] = text
+    return reasons
+
+
 def answer_messages(state: AssistantState, run: AssistantContext, records: list[dict]) -> list:
     parts = []
     memory = digest(state, run.config.history_turns)
@@ -131,7 +146,7 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
         return _final(state, ASK_USER_ID, [], usage, records)
     allowed = allowed_ids(state, records)
     rec = recommendation_of(records)
-    reasons = {i["item_id"]: i["why"] for i in (rec or {}).get("items", []) if i.get("why")}
+    reasons = grounded_reasons(run, rec)
     error = plan.get("error", "")
     text, chosen, removed = "", [], []
     if not error:

@@ -49,6 +49,18 @@ FIELD_WORDS = {
     "age_ratings": ("rated", "rating", "pg", "certif", "family", "kid", "child", "adult",
                     "mature", "nc-17", "g-rated", "r-rated"),
 }  # fmt: skip
+COUNTRY_WORDS = {
+    "united states": ("united states", "america", "u.s", "usa", "hollywood"),
+    "united kingdom": ("united kingdom", "brit", "england", "english", "uk ", "u.k"),
+    "india": ("india", "bollywood"),
+}
+_UPPER = r"(?:before|prior to|earlier than|until|under|less than|lower than|below|shorter than|at most|up to|no more than)"
+_LOWER = (
+    r"(?:after|since|later than|over|more than|higher than|above|longer than|at least|newer than)"
+)
+_INCLUSIVE_UPPER = ("at most", "up to", "no more than", "until")
+_INCLUSIVE_LOWER = ("at least", "since")
+_UPPER_OPS = ("lower", "at_most")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d|\d0s|\d0's)\b")
 
 
@@ -60,6 +72,53 @@ def _field_grounded(field: str, text: str) -> bool:
 
 
 _RECOMMEND = re.compile(r"\b(recommend|suggest|pick|propose)\w*", re.IGNORECASE)
+
+
+def _country_grounded(country: str, text: str) -> bool:
+    words = COUNTRY_WORDS.get(country.strip().lower()) or (country.strip().lower()[:4],)
+    return any(w in text for w in words)
+
+
+def _bound_in_text(threshold: float, text: str) -> str | None:
+    """The condition the text states for ``threshold`` ("before 1990" → lower), if any."""
+    number = f"{threshold:g}"
+    near = rf"\s+(?:\w+\s+){{0,3}}?{re.escape(number)}\b"
+    for pattern, inclusive, strict in ((_UPPER, _INCLUSIVE_UPPER, "lower"),
+                                       (_LOWER, _INCLUSIVE_LOWER, "higher")):  # fmt: skip
+        found = re.search(f"({pattern}){near}", text)
+        if found:
+            return (
+                ("at_most" if strict == "lower" else "at_least")
+                if found[1] in inclusive
+                else strict
+            )
+    return None
+
+
+def fix_directions(calls: list[dict], text: str) -> tuple[list[dict], list[str]]:
+    """Numeric filter conditions pointing the other way than the text says ("before 1990" as
+    at_least 1990) are turned the way the text says (lower 1990)."""
+    text, notes, out = text.lower(), [], []
+    for call in calls:
+        args = dict(call["args"])
+        if call["tool"] == "filter_items":
+            for key in ("release_year", "imdb_rating", "duration_min", "imdb_num_reviews"):
+                conds = args.get(key)
+                if not isinstance(conds, list):
+                    continue
+                fixed = []
+                for c in conds:
+                    c = dict(c) if isinstance(c, dict) else c
+                    if isinstance(c, dict) and c.get("request") in ("lower", "higher", "at_most",
+                                                                     "at_least"):  # fmt: skip
+                        said = _bound_in_text(float(c.get("threshold", 0)), text)
+                        if said and (said in _UPPER_OPS) != (c["request"] in _UPPER_OPS):
+                            notes.append(f"{key} {c['request']} → {said} {c['threshold']:g}")
+                            c["request"] = said
+                    fixed.append(c)
+                args[key] = fixed
+        out.append({"tool": call["tool"], "args": args})
+    return out, notes
 
 
 def _genre_grounded(genre: str, text: str) -> bool:
@@ -116,7 +175,8 @@ def canonical_genre(value: str) -> str:
 def normalise_references(calls: list[dict], known_handles: set[str]) -> list[dict]:
     """The plan's ways of pointing back, made references: "C2" for a handle this conversation
     never issued (the model guessed step 2's handle) and an earlier step's tool name both mean
-    that step's result; genres are spelled as the catalogue spells them."""
+    that step's result; a guessed handle no earlier step can stand for is dropped (the argument
+    then means the whole catalogue); genres are spelled as the catalogue spells them."""
     out = []
     for number, call in enumerate(calls, start=1):
         earlier = {c["tool"]: n for n, c in enumerate(calls[: number - 1], start=1)}
@@ -124,8 +184,9 @@ def normalise_references(calls: list[dict], known_handles: set[str]) -> list[dic
         def fix(value: Any, number: int = number, earlier: dict = earlier) -> Any:
             if isinstance(value, str):
                 handle = _HANDLE.match(value.strip())
-                if handle and value.strip() not in known_handles and 0 < int(handle[1]) < number:
-                    return f"${handle[1]}"
+                if handle and value.strip() not in known_handles:
+                    # step n's set if an earlier step n made one; else a handle nobody issued
+                    return f"${handle[1]}" if 0 < int(handle[1]) < number else None
                 if value.strip() in earlier:
                     return f"${earlier[value.strip()]}"
                 return value
@@ -135,7 +196,7 @@ def normalise_references(calls: list[dict], known_handles: set[str]) -> list[dic
                 return {k: fix(v) for k, v in value.items()}
             return value
 
-        args = {k: fix(v) for k, v in call["args"].items()}
+        args = {k: v for k, v in ((k, fix(v)) for k, v in call["args"].items()) if v is not None}
         if call["tool"] in ("filter_items", "search_plots") and isinstance(
             args.get("genres"), list
         ):
@@ -155,9 +216,8 @@ def drop_ungrounded_filters(calls: list[dict], text: str) -> tuple[list[dict], l
     for number, call in enumerate(calls, start=1):
         args = dict(call["args"])
         if call["tool"] == "filter_items":
-            for key, check in (("genres", _genre_grounded),) + tuple(
-                (p, _person_grounded) for p in PEOPLE
-            ):
+            checks = (("genres", _genre_grounded), ("countries", _country_grounded))
+            for key, check in checks + tuple((p, _person_grounded) for p in PEOPLE):
                 values = args.get(key)
                 if not isinstance(values, list):
                     continue

@@ -16,6 +16,7 @@ from recagents.assistant.plan import Plan
 from recagents.assistant.plan_checks import (
     complete_recommendation,
     drop_ungrounded_filters,
+    fix_directions,
     normalise_references,
 )
 from recagents.assistant.prompts import PLANNER_SYSTEM, as_data
@@ -98,6 +99,8 @@ def checked_steps(plan: Plan, state: AssistantState) -> tuple[list[dict], list[s
     known = set(state.get("candidate_sets") or {})
     calls = normalise_references(plan.calls(), known)
     steps, notes = drop_ungrounded_filters(calls, " ".join(asked))
+    steps, flipped = fix_directions(steps, state["question"])
+    notes += flipped
     completed = complete_recommendation(steps, state["question"], known_user_ids(state))
     if len(completed) > len(steps):
         notes.append("added recommend_items for the user the message names")
