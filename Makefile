@@ -5,7 +5,7 @@
 # reinstalls nothing.
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint bench bench-arag
+.PHONY: run test install lint bench bench-arag bench-assistant
 run:
 	scripts/install.sh --llm
 	.venv/bin/python app_main.py $(ARGS)
@@ -29,3 +29,7 @@ bench:
 # ARAG on the local 0.5B and 1.5B (long on 2 cores: minutes per recommendation); ARGS passes flags
 bench-arag:
 	.venv/bin/python bench/bench_arag.py $(ARGS)
+
+# The assistant in plan mode on the peer project's 50 tool-use queries (0.5B and 1.5B; ~25 min)
+bench-assistant:
+	.venv/bin/python bench/bench_assistant.py $(ARGS)
