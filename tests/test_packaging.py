@@ -63,4 +63,5 @@ def test_yaml_defaults_ship_inside_the_package():
     assert settings.config_dir == DEFAULT_CONFIG_DIR and Path(settings.bpr_config).is_file()
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "configs/*.yaml" in package_data["package-data"]["recagents"]
+    assert "assistant/*.yaml" in package_data["package-data"]["recagents"]  # demonstrations
     assert not (ROOT / "configs").exists()  # one copy, inside the package
