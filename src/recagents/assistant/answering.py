@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from recagents.assistant.grounding import TitleIndex, drop_title_lists
+from recagents.assistant.grounding import drop_title_lists
 from recagents.assistant.memory import digest, ids_in, trace_lines
 from recagents.assistant.prompts import ANSWER_SYSTEM, as_data
 from recagents.assistant.state import AssistantContext, AssistantState
@@ -41,14 +41,6 @@ class Answer(AnswerText):
         max_length=MAX_LISTED,
         description="The movies the reply recommends or lists, in order (ids from the results).",
     )
-
-
-def title_index(run: AssistantContext) -> TitleIndex:
-    index = getattr(run, "_title_index", None)
-    if index is None:
-        index = TitleIndex(run.services.titles)
-        run._title_index = index  # type: ignore[attr-defined]
-    return index
 
 
 def turn_records(state: AssistantState) -> list[dict]:
@@ -81,7 +73,7 @@ def grounded_reasons(run: AssistantContext, rec: dict | None) -> dict[int, str]:
     if not rec:
         return {}
     seen = set(run.services.get_recommender().seen_items(rec["user_id"], run.services.view))
-    index, reasons = title_index(run), {}
+    index, reasons = run.title_index, {}
     for item in rec.get("items", []):
         if item.get("why"):
             text = index.ground(item["why"], seen | {item["item_id"]}).text
@@ -143,7 +135,7 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
     records = turn_records(state)
     usage = state.get("usage")
     if plan.get("action") == "ask_user_id":
-        return _final(state, ASK_USER_ID, [], usage, records)
+        return finalize_turn(state, ASK_USER_ID, [], usage, records)
     allowed = allowed_ids(state, records)
     rec = recommendation_of(records)
     reasons = grounded_reasons(run, rec)
@@ -169,19 +161,19 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
             error = str(exc)
     if error:
         text = fallback_text(records, _short(error))
-    grounded = title_index(run).ground(text, allowed)
+    grounded = run.title_index.ground(text, allowed)
     removed = grounded.removed
     items = chosen or grounded.items
     if rec and not chosen:  # a recommendation is always shown, in the agents' order
         items = [i["item_id"] for i in rec["items"]]
-    text = drop_title_lists(grounded.text, title_index(run)) if items else grounded.text
+    text = drop_title_lists(grounded.text, run.title_index) if items else grounded.text
     body = render(run, text, items, reasons)
     if rec and rec.get("items"):
         body += f"\n\n{OFFER}"
-    return _final(state, body, items, usage, records, removed)
+    return finalize_turn(state, body, items, usage, records, removed)
 
 
-def _final(state, text, items, usage, records, removed=()) -> dict:
+def finalize_turn(state, text, items, usage, records, removed=()) -> dict:
     """The turn's outcome: the reply message, the answer record and what memory keeps."""
     rec = recommendation_of(records)
     update: dict = {

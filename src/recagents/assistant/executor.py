@@ -14,7 +14,7 @@ from typing import Any
 
 from recagents.agents.run import recommend_with_agents
 from recagents.agents.state import MAX_AGENT_K, MAX_TEXT, RecRequest
-from recagents.assistant.policy import PolicyError, check_call, scrub
+from recagents.assistant.policy import PERSONAL_TOOLS, PolicyError, check_call, scrub
 from recagents.assistant.state import AssistantContext, StepRecord
 from recagents.errors import InvalidArgumentError
 from recagents.tools.candidates import CandidateSets, merge_candidate_sets
@@ -61,8 +61,6 @@ def resolve_refs(value: Any, trace: Sequence[StepRecord]) -> Any:
 
 
 def users_read(trace: Sequence[StepRecord]) -> set[int]:
-    from recagents.assistant.policy import PERSONAL_TOOLS
-
     return {
         r["args"]["user_id"]
         for r in trace

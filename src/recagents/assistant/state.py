@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any
 
 from langchain_core.messages import AnyMessage
@@ -11,6 +12,7 @@ from typing_extensions import TypedDict
 
 from recagents.agents.config import AgentsConfig
 from recagents.assistant.config import AssistantConfig, Mode
+from recagents.assistant.grounding import TitleIndex
 from recagents.services.context import ServiceContext
 from recagents.tools.candidates import CandidateSets, merge_candidate_sets
 
@@ -57,3 +59,8 @@ class AssistantContext:
     mode: Mode
     demos: Any = None  # recagents.assistant.demos.DemoBank (plan mode)
     agents_config: AgentsConfig | None = None
+
+    @cached_property
+    def title_index(self) -> TitleIndex:
+        """The catalogue's titles, indexed once per run context (for grounding replies)."""
+        return TitleIndex(self.services.titles)

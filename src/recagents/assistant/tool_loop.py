@@ -12,11 +12,10 @@ from langgraph.runtime import Runtime
 
 from recagents.assistant.answering import (
     OFFER,
-    _final,
     allowed_ids,
     fallback_text,
+    finalize_turn,
     recommendation_of,
-    title_index,
 )
 from recagents.assistant.executor import run_call
 from recagents.assistant.memory import digest, earlier_turns
@@ -99,9 +98,9 @@ def respond_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> d
     if not text.strip():
         text = fallback_text(records, "the model gave no final reply")
     allowed = allowed_ids(state, records)
-    grounded = title_index(run).ground(text, allowed)
+    grounded = run.title_index.ground(text, allowed)
     body = grounded.text or fallback_text(records)
     rec = recommendation_of(records)
     if rec and rec.get("items") and "explain" not in body.lower():
         body += f"\n\n{OFFER}"
-    return _final(state, body, grounded.items, state.get("usage"), records, grounded.removed)
+    return finalize_turn(state, body, grounded.items, state.get("usage"), records, grounded.removed)
