@@ -14,6 +14,7 @@ from recagents.cli_ask import ask
 from recagents.cli_eval import eval_app
 from recagents.cli_output import echo_err, emit_json, setup_logging
 from recagents.cli_recommend import recommend
+from recagents.cli_serve import serve
 from recagents.errors import RecagentsError
 from recagents.llm.cli import llm_app
 from recagents.settings import get_settings
@@ -23,6 +24,7 @@ app.add_typer(llm_app, name="llm")
 app.add_typer(eval_app, name="eval")
 app.command()(recommend)
 app.command()(ask)
+app.command()(serve)
 
 
 @app.callback()

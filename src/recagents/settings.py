@@ -168,6 +168,25 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = Field(default=0.0, ge=0, description="Sampling temperature.")
 
+    # --- chat UI (Chainlit) ------------------------------------------------------------
+    chat_user: str = Field(
+        default="admin", description="Login name of the chat UI (when a password is set)."
+    )
+    chat_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the chat UI. With it AND CHAINLIT_AUTH_SECRET (from "
+        "`chainlit create-secret`) set, the chat asks for a login and lists past conversations "
+        "(stored in the database); without them it is one anonymous chat.",
+    )
+
+    # --- REST API ------------------------------------------------------------------------
+    api_tokens: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated bearer tokens of the REST API (RECAGENTS_API_TOKENS). Set: "
+        "every API request needs `Authorization: Bearer <one of them>`. Unset: the API is open "
+        "on a loopback address only; listening elsewhere without tokens, it refuses requests.",
+    )
+
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:
         self.data_dir = Path(self.data_dir).expanduser().resolve()

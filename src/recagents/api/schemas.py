@@ -1,0 +1,228 @@
+"""Request and response bodies of the REST API (agentic_rec's shape, plus our fields).
+
+agentic_rec sends ``{text, history: [{item_id, event_datetime, event_name, event_value}], limit}``
+and reads ``{items: [{id, text, explanation}]}``; every body here accepts that and answers a
+superset of it. The bounds are the ARAG request's own (``MAX_TEXT``, ``MAX_HISTORY``,
+``MAX_AGENT_K``) and the services' (``MAX_INTERACTIONS``): one place each.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from recagents.agents.state import MAX_AGENT_K, MAX_HISTORY, MAX_TEXT, HistoryEvent
+from recagents.services.requests import FilterRequest
+
+MAX_ID = 2**31 - 1
+MAX_MESSAGE = 4000  # the assistant's own limit (recagents.assistant.run.MAX_QUESTION)
+DEFAULT_LIMIT = 10  # agentic_rec's default
+
+# An id as the client sends it: a JSON number, or a string of digits (agentic_rec's type).
+# The answer's ids take the same type (see ``recagents.api.services.id_type``).
+IdIn = Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(pattern=r"^[1-9][0-9]{0,8}$")]
+Limit = Annotated[
+    int, Field(ge=1, le=MAX_AGENT_K, description=f"How many items (1 to {MAX_AGENT_K}).")
+]
+Text = Annotated[str | None, Field(max_length=MAX_TEXT)]
+History = Annotated[
+    list[HistoryEvent],
+    Field(
+        max_length=MAX_HISTORY,
+        description=f"Past interactions (at most {MAX_HISTORY}); `event_value` is a rating 1-5 "
+        "(missing: counted as liked). Ids outside the catalogue are dropped and reported.",
+    ),
+]
+
+AGENTIC_REC_EXAMPLE = {  # agentic_rec's README request, unchanged
+    "text": "25-year-old male, software engineer, enjoys sci-fi and thriller films",
+    "history": [
+        {
+            "item_id": "1193",
+            "event_datetime": "2000-12-31T22:12:40",
+            "event_name": "rating",
+            "event_value": 5,
+        },
+        {
+            "item_id": "661",
+            "event_datetime": "2000-12-31T22:35:09",
+            "event_name": "rating",
+            "event_value": 3,
+        },
+    ],
+    "limit": 10,
+}
+
+
+RECOMMEND_EXAMPLES = {
+    "agentic_rec": {
+        "summary": "agentic_rec's README request (cold start: text + history, string ids)",
+        "value": AGENTIC_REC_EXAMPLE,
+    },
+    "known_user": {
+        "summary": "A known user, with what they ask for now",
+        "value": {"user_id": 196, "query": "a light comedy", "limit": 5},
+    },
+    "filtered": {
+        "summary": "Cold start from text, within hard filters",
+        "value": {"text": "I love heist movies", "limit": 5, "filters": {"genres": ["Crime"]}},
+    },
+}
+ITEM_EXAMPLES = {
+    "item": {"summary": "Items like item 50", "value": {"item_id": 50, "limit": 5}},
+    "text": {"summary": "Items like a text", "value": {"text": "a mafia family saga", "limit": 5}},
+}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecommendBody(_Body):
+    """A known user, or a cold start from free text and/or an ad-hoc history."""
+
+    user_id: IdIn | None = Field(
+        None, description="MovieLens user id (1-943); omitted: cold start from text/history."
+    )
+    text: Text = Field(None, description="Free text about the user (demographics, tastes).")
+    history: History = []
+    query: Text = Field(None, description="What is asked for now (the session intent).")
+    limit: Limit = DEFAULT_LIMIT
+    filters: FilterRequest | None = Field(None, description="Hard filters on the catalogue.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [e["value"] for e in RECOMMEND_EXAMPLES.values()]},
+    )
+
+
+class ItemRecommendBody(_Body):
+    """Items similar to an item (``item_id``), to free text, or to a short history."""
+
+    item_id: IdIn | None = Field(None, description="Recommend items similar to this one.")
+    text: Text = Field(None, description="Free text: what the items should be like.")
+    history: History = []
+    limit: Limit = DEFAULT_LIMIT
+    filters: FilterRequest | None = Field(None, description="Hard filters on the catalogue.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [e["value"] for e in ITEM_EXAMPLES.values()]},
+    )
+
+    @model_validator(mode="after")
+    def _something_to_compare(self) -> ItemRecommendBody:
+        if self.item_id is None and not (self.text and self.text.strip()) and not self.history:
+            raise ValueError("give item_id, text or history: what should the items be like?")
+        return self
+
+
+class UserRecommendBody(_Body):
+    """Optional refinements of ``POST /users/{id}/recommend``."""
+
+    text: Text = Field(None, description="More about the user.")
+    query: Text = Field(None, description="What is asked for now.")
+    limit: Limit = DEFAULT_LIMIT
+    filters: FilterRequest | None = None
+
+
+class SimilarBody(_Body):
+    """Optional refinements of ``POST /items/{id}/recommend``."""
+
+    text: Text = Field(None, description="What else the items should be like.")
+    limit: Limit = DEFAULT_LIMIT
+    filters: FilterRequest | None = None
+
+
+class ChatBody(_Body):
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE, description="The user's turn.")
+    thread_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
+        description="Conversation to continue (a new one when omitted; the answer names it).",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"message": "Recommend 3 comedies to user 42.", "thread_id": "demo"}]
+        },
+    )
+
+
+# --- responses ---------------------------------------------------------------------------------
+class RecommendedItem(BaseModel):
+    id: int | str = Field(description="Item id, as a number or a string like the request's ids.")
+    text: str = Field(description="The item's description (plot); title and genres if none.")
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float = Field(description="Fused rank score (higher is better).")
+    explanation: str
+    filled: bool = Field(description="True: taken from the retrieval order, not the LLM's.")
+
+
+class RecommendResponse(BaseModel):
+    items: list[RecommendedItem]
+    usage: dict[str, Any] = Field(description="LLM calls, tokens, seconds (per agent too).")
+    fallback: bool = Field(
+        description="True: the LLM answered nothing usable; the items are in retrieval order."
+    )
+    retrieval: dict[str, Any] = Field(description="How the candidates were found.")
+    errors: list[str] = Field(description="What went wrong in the agents, if anything.")
+
+
+class Interaction(BaseModel):
+    item_id: int | str
+    title: str | None
+    event_datetime: str = Field(description="When (UTC, ISO 8601).")
+    event_name: Literal["rating"] = "rating"
+    event_value: float = Field(description="The rating, 1-5.")
+
+
+class UserOut(BaseModel):
+    id: int | str
+    text: str = Field(description="The user in words (age, gender, occupation).")
+    age: int
+    age_group: str
+    gender: str
+    occupation: str
+    zip_code: str
+    n_ratings: int
+    history: list[Interaction] = Field(description="The most recent ratings, oldest first.")
+
+
+class ItemOut(BaseModel):
+    id: int | str
+    text: str = Field(description="The item's description (plot); title and genres if none.")
+    title: str
+    year: int | None = None
+    genres: list[str] = []
+    directors: list[str] = []
+    writers: list[str] = []
+    actors: list[str] = []
+    country: str | None = None
+    release_month: int | None = None
+    duration_min: int | None = None
+    age_rating: str | None = None
+    imdb_rating: float | None = None
+    imdb_num_reviews: int | None = None
+    storyline: str | None = None
+
+
+class ComponentHealth(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(description="ok | not loaded (opens on first use) | down | error")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded", "error"]
+    components: dict[str, ComponentHealth]
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str | None = None
+    data: Any = None
