@@ -5,13 +5,13 @@
 # reinstalls nothing.
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint bench bench-arag bench-assistant
+.PHONY: run test install lint bench bench-arag bench-assistant bench-api bench-chat
 run:
 	scripts/install.sh --llm
 	.venv/bin/python app_main.py $(ARGS)
 
 test:
-	scripts/install.sh --dev --llm-small
+	scripts/install.sh --dev --llm-small --browser
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 install:
@@ -33,3 +33,13 @@ bench-arag:
 # The assistant in plan mode on the peer project's 50 tool-use queries (0.5B and 1.5B; ~25 min)
 bench-assistant:
 	.venv/bin/python bench/bench_assistant.py $(ARGS)
+
+# The REST API: requests/s of GET /items/{id} and POST /recommend?llm=false vs a bare endpoint,
+# /recommend with the local LLM, /items while an LLM request runs (ARGS="--model …")
+bench-api:
+	.venv/bin/python bench/bench_api.py $(ARGS)
+
+# The chat in headless Chromium with the local 1.5B: page load, first step, first token, full
+# answer per turn kind (~10 min on 2 cores; run it alone)
+bench-chat:
+	.venv/bin/python bench/bench_chat.py $(ARGS)

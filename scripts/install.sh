@@ -5,6 +5,7 @@
 #   scripts/install.sh --dev        + dev/test tools (requirements-dev.txt)
 #   scripts/install.sh --llm-small  + the 0.5B local LLM weights (what the tests use)
 #   scripts/install.sh --llm        + the 1.5B app default and the 0.5B
+#   scripts/install.sh --browser    + Debian's chromium for the browser tests (apt, as root)
 # Flags combine (`make test` = --dev --llm-small). A larger part implies the smaller one (--llm
 # stamps llm-small too), so switching between `make run` and `make test` reinstalls nothing.
 set -euo pipefail
@@ -12,12 +13,14 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 parts=(base)
+browser=0
 for arg in "$@"; do
   case "$arg" in
     --dev) parts+=(dev) ;;
     --llm) parts+=(llm) ;;
     --llm-small) parts+=(llm-small) ;;
-    *) echo "usage: $0 [--dev] [--llm|--llm-small]" >&2; exit 2 ;;
+    --browser) browser=1 ;;
+    *) echo "usage: $0 [--dev] [--llm|--llm-small] [--browser]" >&2; exit 2 ;;
   esac
 done
 
@@ -61,3 +64,16 @@ for part in "${parts[@]}"; do
   touch "$stamp"
   if [ "$part" = llm ]; then rm -f .venv/.installed-llm-small-*; touch "$(stamp_of llm-small)"; fi
 done
+
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`:
+# no CDN here). Installed with apt when missing and we may (root); otherwise say how.
+if [ "$browser" = 1 ] && [ ! -x "${RECAGENTS_TEST_CHROMIUM:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (apt) for the browser tests…" >&2
+    { apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; } ||
+      echo "could not install chromium: the browser tests will fail (-m 'not browser' skips them)" >&2
+  else
+    echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests need it)" >&2
+  fi
+fi

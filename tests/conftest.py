@@ -29,6 +29,7 @@ Where the real enrichment comes from, first found wins:
 from __future__ import annotations
 
 import functools
+import json
 import os
 import random
 from collections.abc import Callable
@@ -39,8 +40,8 @@ from typing import Any
 import pandas as pd
 import pytest
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from recagents.data.catalog import build_catalog
 from recagents.data.enrichment import parse_enrichment, resolve_enrichment
@@ -547,6 +548,23 @@ class ScriptedChat(BaseChatModel):
         out = self.reply(messages)
         message = out if isinstance(out, AIMessage) else AIMessage(out)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        """The scripted reply in pieces of 7 characters, as a server streams tokens."""
+        message = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
+        if message.tool_calls:
+            chunks = [
+                {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": n}
+                for n, c in enumerate(message.tool_calls)
+            ]
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))
+            return
+        text = message.text
+        for start in range(0, max(len(text), 1), 7):
+            piece = ChatGenerationChunk(message=AIMessageChunk(content=text[start : start + 7]))
+            if run_manager:
+                run_manager.on_llm_new_token(piece.text, chunk=piece)
+            yield piece
 
 
 def scripted_handle(reply, native_tools: bool = False) -> LLMHandle:

@@ -115,3 +115,24 @@ def test_conditions_turn_the_way_the_text_says():
     assert fixed[0]["args"]["release_year"] == [{"request": "lower", "threshold": 1990}]
     assert fixed[0]["args"]["imdb_rating"] == [{"request": "higher", "threshold": 6}]
     assert len(notes) == 1
+
+
+def test_the_stated_count_wins_and_default_k_fills_in():
+    from recagents.assistant.plan_checks import fix_counts, stated_count
+
+    assert stated_count("Recommend 3 comedies to user 17") == 3
+    assert stated_count("five movies like Heat for user 2") == 5
+    assert stated_count("top 10 films of 1995") == 10
+    assert stated_count("what does user 17 like?") is None  # an id is not a count
+    assert stated_count("movies rated above 4 stars") is None
+    assert stated_count("Recommend user 17 movies") is None
+    calls = [
+        {"tool": "filter_items", "args": {"genres": ["Comedy"]}},
+        {"tool": "recommend_items", "args": {"user_id": 17, "k": 5, "items": "$1"}},
+    ]
+    fixed, notes = fix_counts(calls, "Recommend 3 comedies to user 17", None)
+    assert fixed[1]["args"]["k"] == 3 and notes and calls[1]["args"]["k"] == 5
+    fixed, _ = fix_counts(calls, "Recommend comedies to user 17", 8)
+    assert fixed[1]["args"]["k"] == 8
+    assert fix_counts(calls, "Recommend comedies to user 17", None) == (calls, [])
+    assert fix_counts(calls[:1], "3 comedies", None) == (calls[:1], [])

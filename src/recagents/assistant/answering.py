@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
@@ -152,6 +153,8 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
                 schema,
                 answer_messages(state, run, records),
                 max_tokens=run.config.answer_max_tokens,
+                stream=True,  # the chat shows the text as it comes (LangGraph "messages")
+                config=get_config(),
             )
             usage = add_llm_usage(usage, result.usage)
             text = result.value.text

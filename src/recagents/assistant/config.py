@@ -29,6 +29,8 @@ class AssistantConfig(BaseModel):
     max_users_per_turn: int = Field(3, ge=1, le=20)
     answer_max_tokens: int = Field(400, ge=64, le=4096)
     result_chars: int = Field(2500, ge=200, le=50_000)
+    # how many items a recommendation lists when the message names no count (None: the plan's)
+    default_k: int | None = Field(None, ge=1, le=50)
 
     def agents_config(self, base: AgentsConfig) -> AgentsConfig:
         """agents.yaml with the chat's pool size (one NLI chunk for the whole pool)."""

@@ -12,9 +12,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from recagents.agents.run import recommend_with_agents
+from recagents.agents.run import ARAGResult, stream_agents
 from recagents.agents.state import MAX_AGENT_K, MAX_TEXT, RecRequest
 from recagents.assistant.policy import PERSONAL_TOOLS, PolicyError, check_call, scrub
+from recagents.assistant.progress import agent_output, agent_seconds, emit, preview
 from recagents.assistant.state import AssistantContext, StepRecord
 from recagents.errors import InvalidArgumentError
 from recagents.tools.candidates import CandidateSets, merge_candidate_sets
@@ -68,8 +69,25 @@ def users_read(trace: Sequence[StepRecord]) -> set[int]:
     }
 
 
+def _run_agents(run: AssistantContext, request: RecRequest, step: int) -> ARAGResult:
+    """The ARAG graph, each agent's output emitted as a progress event as it finishes."""
+    for node, update in stream_agents(run.services, request, run.llm, config=run.agents_config):
+        if node == "result":
+            return update
+        emit(
+            {
+                "kind": "agent",
+                "step": step,
+                "agent": node,
+                "output": agent_output(node, update),
+                "seconds": agent_seconds(node, update),
+            }
+        )
+    raise RuntimeError("the agents ended without a result")  # stream_agents always yields one
+
+
 def _recommend_with_agents(
-    run: AssistantContext, args: dict, sets: CandidateSets, question: str
+    run: AssistantContext, args: dict, sets: CandidateSets, question: str, step: int = 0
 ) -> tuple[dict, CandidateSets]:
     """recommend_items through the ARAG graph: ranked, explained, unseen items."""
     try:
@@ -80,17 +98,13 @@ def _recommend_with_agents(
             raise InvalidArgumentError(f"k must be at most {MAX_AGENT_K} for explained picks")
         scope = ToolScope(services, dict(sets))
         candidates = scope.resolve(parsed.items)
-        result = recommend_with_agents(
-            services,
-            RecRequest(
-                user_id=parsed.user_id,
-                query=question[:MAX_TEXT] or None,
-                k=parsed.k,
-                candidate_ids=candidates,
-            ),
-            run.llm,
-            config=run.agents_config,
+        request = RecRequest(
+            user_id=parsed.user_id,
+            query=question[:MAX_TEXT] or None,
+            k=parsed.k,
+            candidate_ids=candidates,
         )
+        result = _run_agents(run, request, step)
     except Exception as exc:  # a failure result, like any tool's
         return failure_from_exception(exc, "recommend_items", RecommendItemsArgs), sets
     items = [
@@ -136,10 +150,19 @@ def run_call(
         record["args"] = args
     except (InvalidArgumentError, PolicyError) as exc:
         return {**record, "status": "failure", "message": str(exc), "data": None}, sets
+    emit({"kind": "tool_start", "step": step, "tool": tool, "args": args})
     if tool == "recommend_items" and run.config.recommend_engine == "arag" and run.llm:
-        result, sets = _recommend_with_agents(run, args, sets, question)
+        result, sets = _recommend_with_agents(run, args, sets, question, step)
     else:
         called = run_tool_call(TOOLS_BY_NAME[tool], args, run.services, sets)
         result, sets = called.result, called.candidate_sets
     data = result.get("data") if personal else scrub(result.get("data"))
-    return {**record, "status": result["status"], "message": result["message"], "data": data}, sets
+    done = {**record, "status": result["status"], "message": result["message"], "data": data}
+    emit(
+        {
+            "kind": "tool_end",
+            **{k: v for k, v in done.items() if k != "data"},
+            "data": preview(data),
+        }
+    )
+    return done, sets

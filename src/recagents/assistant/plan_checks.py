@@ -255,3 +255,48 @@ def complete_recommendation(calls: list[dict], question: str, users: set[int]) -
     if last in ("filter_items", "search_plots", "popular_items", "similar_users_favourites"):
         args["items"] = f"${len(calls)}"
     return [*calls, {"tool": "recommend_items", "args": args}]
+
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "a dozen": 12, "twelve": 12, "fifteen": 15, "twenty": 20,
+}  # fmt: skip
+_COUNTED = (
+    r"movies?|films?|titles?|recommendations?|suggestions?|picks?|items?|options?|ideas?|"
+    r"comedies|dramas|thrillers|westerns|musicals|documentaries|romances|romcoms|classics|"
+    r"cartoons|animations|horrors?|sci-?fi|mysteries|adventures|crime"
+)
+_COUNT = re.compile(
+    r"\b(?:top\s+)?(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:[\w'-]+\s+){0,3}?"
+    r"(?:" + _COUNTED + r")\b",
+    re.IGNORECASE,
+)
+COUNTED_TOOLS = ("recommend_items", "search_plots", "popular_items", "similar_users_favourites")
+
+
+def stated_count(text: str) -> int | None:
+    """How many items the message asks for ("3 comedies", "five movies", "top 10 films")."""
+    for match in _COUNT.finditer(text):
+        if re.search(r"\b(?:users?|items?|ids?|movie|film|#)\s*$", text[: match.start()], re.I):
+            continue  # "user 17 movies": an id, not a count
+        word = match[1].lower()
+        n = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+        return n if 1 <= n <= 50 else None
+    return None
+
+
+def fix_counts(calls: list[dict], question: str, default_k: int | None) -> tuple[list, list]:
+    """The count the message states is the list's length; without one, ``default_k`` (the
+    chat's setting) for recommendations. The last counted step decides what is shown."""
+    n = stated_count(question)
+    counted = [i for i, c in enumerate(calls) if c["tool"] in COUNTED_TOOLS]
+    if not counted:
+        return calls, []
+    last = counted[-1]
+    k = n or (default_k if calls[last]["tool"] == "recommend_items" else None)
+    if k is None or calls[last]["args"].get("k") == k:
+        return calls, []
+    fixed = [dict(c) for c in calls]
+    fixed[last] = {**fixed[last], "args": {**fixed[last]["args"], "k": k}}
+    why = "the count the message states" if n else "the chat's default count"
+    return fixed, [f"{calls[last]['tool']} k set to {k} ({why})"]

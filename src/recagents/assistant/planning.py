@@ -16,6 +16,7 @@ from recagents.assistant.plan import Plan
 from recagents.assistant.plan_checks import (
     complete_recommendation,
     drop_ungrounded_filters,
+    fix_counts,
     fix_directions,
     normalise_references,
 )
@@ -77,7 +78,7 @@ def plan_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict
         return {"plan": {"action": "error", "steps": [], "error": str(exc)}}
     plan = _guess_free(result.value, state)
     usage = add_llm_usage(state.get("usage"), result.usage)
-    steps, notes = checked_steps(plan, state)
+    steps, notes = checked_steps(plan, state, run.config.default_k)
     update = {"plan": {"action": plan.action, "steps": steps, "notes": notes}, "usage": usage}
     if (
         plan.action == "answer_directly"
@@ -91,8 +92,11 @@ def plan_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict
     return update
 
 
-def checked_steps(plan: Plan, state: AssistantState) -> tuple[list[dict], list[str]]:
-    """The plan's steps minus invented filter values, plus a forgotten recommend step."""
+def checked_steps(
+    plan: Plan, state: AssistantState, default_k: int | None = None
+) -> tuple[list[dict], list[str]]:
+    """The plan's steps minus invented filter values, plus a forgotten recommend step, with
+    the count the message asks for."""
     if plan.action != "run_tools":
         return [], []
     asked = [m.text for m in state.get("messages") or [] if isinstance(m, HumanMessage)]
@@ -104,7 +108,8 @@ def checked_steps(plan: Plan, state: AssistantState) -> tuple[list[dict], list[s
     completed = complete_recommendation(steps, state["question"], known_user_ids(state))
     if len(completed) > len(steps):
         notes.append("added recommend_items for the user the message names")
-    return completed, notes
+    completed, counted = fix_counts(completed, state["question"], default_k)
+    return completed, notes + counted
 
 
 def new_ids(state: AssistantState) -> set[int]:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessageChunk, HumanMessage
 from pydantic import BaseModel
 
 from recagents.agents.config import AgentsConfig
@@ -128,6 +128,31 @@ class Assistant:
             stream_mode="updates",
         ):
             yield from chunk.items()
+        state = self.graph.get_state(self._config(thread_id)).values
+        yield "result", self.result(state, thread_id)
+
+    def events(self, question: str, thread_id: str) -> Iterator[tuple[str, Any]]:
+        """Everything a live view needs, in order: ``("update", (node, update))`` when a step
+        of the turn finishes, ``("progress", event)`` for each tool call and ARAG agent (see
+        ``progress.py``), ``("token", (node, text))`` for each streamed piece of an LLM reply,
+        then ``("result", AskResult)``."""
+        for mode, chunk in self.graph.stream(
+            self._inputs(question),
+            config=self._config(thread_id),
+            context=self.context,
+            stream_mode=["updates", "custom", "messages"],
+        ):
+            if mode == "updates":
+                for node, update in chunk.items():
+                    yield "update", (node, update)
+            elif mode == "custom":
+                yield "progress", chunk
+            else:
+                message, meta = chunk
+                # pieces of a streamed reply only (not the whole messages a node returns)
+                text = message.text if isinstance(message, AIMessageChunk) else ""
+                if text:
+                    yield "token", (meta.get("langgraph_node", ""), text)
         state = self.graph.get_state(self._config(thread_id)).values
         yield "result", self.result(state, thread_id)
 
