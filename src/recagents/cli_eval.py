@@ -84,3 +84,159 @@ def tools_replay(
     console.print(table)
     for m in report.mismatches:
         console.print(f"[yellow]{m['example']}[/] {m['tool']}: {m['reason']}", markup=True)
+
+
+@eval_app.command("ranking")
+def ranking(
+    users: Annotated[
+        int | None,
+        typer.Option(
+            "--users", help="Test users to sample (fixed seed; default 20; all if N is larger)."
+        ),
+    ] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the user sample.")] = 2020,
+    k: Annotated[
+        int, typer.Option("--k", help="Items the ARAG ranker is asked for (max the pool size).")
+    ] = 10,
+    resamples: Annotated[
+        int, typer.Option("--resamples", help="Bootstrap resamples for the 95 % CIs.")
+    ] = 1000,
+    no_llm: Annotated[
+        bool,
+        typer.Option("--no-llm", help="Only the non-LLM methods (popularity, BPR, Swing, pool)."),
+    ] = False,
+    no_ablations: Annotated[
+        bool,
+        typer.Option("--no-ablations", help="Skip ARAG without NLI / without Context Summary."),
+    ] = False,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            "--tune",
+            help="First choose fusion_weight on the holdout=valid view and write it to "
+            "<data_dir>/agents.yaml.",
+        ),
+    ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache", help="LLM answer cache (default <data_dir>/eval/llm_cache.sqlite)."
+        ),
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="LLM provider (default: auto).")] = None,
+    model: Annotated[str | None, typer.Option(help="LLM model (default: configured).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last stdout line: one JSON object.")
+    ] = False,
+) -> None:
+    """Offline ranking evaluation on the holdout=test view (metrics with bootstrap CIs)."""
+    from recagents.cli_output import echo_err
+    from recagents.eval.ranking import RankingOptions, run_ranking
+    from recagents.eval.report import headline, write_report
+    from recagents.services import ServiceContext
+
+    setup_logging()
+    settings = get_settings()
+    options = RankingOptions(
+        users=users, seed=seed, k=k, resamples=resamples, llm=not no_llm,
+        ablations=not no_ablations, tune=tune, cache_path=cache,
+    )  # fmt: skip
+    services = ServiceContext.from_settings(settings, holdout="test")
+    llm = None
+    try:
+        if options.llm or options.tune:
+            from recagents.llm import make_chat_model
+
+            llm = make_chat_model(settings, provider=provider, model=model)
+        report = run_ranking(
+            services,
+            options,
+            llm=llm,
+            on_tuned=lambda t: echo_err(
+                f"fusion_weight {t['previous']} -> {t['chosen']} (valid view), written to "
+                f"{t['written_to']}"
+            ),
+        )
+    finally:
+        services.close()
+        if llm is not None and llm.server is not None:
+            llm.server.stop()
+    path = write_report(report, settings.data_dir)
+    if as_json:
+        out = {"methods": headline(report), "report": str(path), "users": len(report["users"])}
+        if report.get("tuning"):
+            out["fusion_weight"] = report["tuning"]["chosen"]
+        emit_json(out)
+        return
+    echo_err((path.parent / "report.md").read_text(encoding="utf-8"))
+    echo_err(f"report: {path}")
+
+
+@eval_app.command("tools")
+def tools(
+    suite: Annotated[
+        Path | None,
+        typer.Option(
+            "--suite",
+            help="Folder with the peer suite (evaluation_easy/medium/hard.json; default "
+            "../shared/data/recsys-agent-eval next to the project).",
+            file_okay=False,
+            dir_okay=True,
+        ),
+    ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--models",
+            help="Models to run (repeat, or comma-separated; default qwen2.5-coder-1.5b and "
+            "qwen2.5-coder-0.5b).",
+        ),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="Assistant mode: plan (plan-then-execute) or tools.")
+    ] = "plan",
+    engine: Annotated[
+        str, typer.Option("--engine", help="Recommendations through bpr or the arag agents.")
+    ] = "bpr",
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="LLM provider of the models.")
+    ] = "local",
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="First N queries only (default all 50).")
+    ] = None,
+    full: Annotated[
+        int, typer.Option("--full", help="First N queries also run the answer writer.")
+    ] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last stdout line: one JSON object.")
+    ] = False,
+) -> None:
+    """The assistant on the peer suite's 50 queries: tool-chain match (exact, F1), filter
+    arguments, constraint satisfaction, seconds and tokens per query, per model."""
+    from recagents.cli_output import echo_err
+    from recagents.errors import InvalidArgumentError
+    from recagents.eval.tool_use import (
+        DEFAULT_MODELS,
+        DEFAULT_SUITE,
+        headline,
+        run_tool_use,
+        write_report,
+    )
+
+    setup_logging()
+    if mode not in ("plan", "tools"):
+        raise InvalidArgumentError(f"--mode must be plan or tools, not {mode!r}")
+    if engine not in ("bpr", "arag"):
+        raise InvalidArgumentError(f"--engine must be bpr or arag, not {engine!r}")
+    names = [m.strip() for entry in models or [] for m in entry.split(",") if m.strip()]
+    settings = get_settings()
+    report = run_tool_use(
+        settings, suite or DEFAULT_SUITE, names or list(DEFAULT_MODELS), mode=mode,
+        engine=engine, provider=provider, limit=limit, full=full,
+    )  # fmt: skip
+    path = write_report(report, settings.data_dir)
+    if as_json:
+        emit_json({"models": headline(report), "report": str(path)})
+        return
+    echo_err((path.parent / "report.md").read_text(encoding="utf-8"))
+    echo_err(f"report: {path}")

@@ -1,14 +1,21 @@
-"""Agent knobs from ``<config_dir>/agents.yaml`` (the package ships the defaults)."""
+"""Agent knobs from ``<config_dir>/agents.yaml`` (the package ships the defaults), overridden
+key by key by ``<data_dir>/agents.yaml`` when that file exists (values tuned on the data, e.g.
+``ranker.fusion_weight`` written by ``recagents eval ranking --tune``; delete it to go back)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from recagents.errors import DataError
 from recagents.settings import Settings
+
+log = logging.getLogger(__name__)
+CONFIG_NAME = "agents.yaml"
 
 
 class _Section(BaseModel):
@@ -22,6 +29,8 @@ class RetrievalConfig(_Section):
 
 
 class NLIConfig(_Section):
+    # false: the ablation "without NLI" (no verdicts; every candidate goes on to the ranker)
+    enabled: bool = True
     threshold: float = Field(0.5, ge=0, le=1)
     min_keep: int = Field(10, ge=1)
     chunk_size: int = Field(10, ge=1)
@@ -31,6 +40,12 @@ class NLIConfig(_Section):
 class UserUnderstandingConfig(_Section):
     recent_items: int = Field(15, ge=1, le=100)
     neighbour_items: int = Field(5, ge=0, le=50)
+
+
+class ContextSummaryConfig(_Section):
+    # false: the ablation "without Context Summary" (no LLM call; the ranker reads the profile
+    # and the NLI verdicts that the summary would have condensed)
+    enabled: bool = True
 
 
 class RankerConfig(_Section):
@@ -43,20 +58,70 @@ class ReflectionConfig(_Section):
     min_overlap: float = Field(0.4, ge=0, le=1)
 
 
+def tuned_config_path(settings: Settings) -> Path:
+    """Where tuned agent knobs live: ``<data_dir>/agents.yaml`` (beside the trained model)."""
+    return Path(settings.data_dir) / CONFIG_NAME
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except Exception as exc:
+        raise DataError(f"{path} is not a valid agents config: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DataError(f"{path} is not a valid agents config: not a mapping")
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 class AgentsConfig(_Section):
     llm_concurrency: int | None = Field(None, ge=1, le=16)
     retrieval: RetrievalConfig = RetrievalConfig()
     nli: NLIConfig = NLIConfig()
     user_understanding: UserUnderstandingConfig = UserUnderstandingConfig()
+    context_summary: ContextSummaryConfig = ContextSummaryConfig()
     ranker: RankerConfig = RankerConfig()
     reflection: ReflectionConfig = ReflectionConfig()
 
     @classmethod
+    def sources(cls, settings: Settings) -> list[Path]:
+        """The YAML files ``load`` reads, in order (later ones override earlier ones)."""
+        base = Path(settings.config_dir) / CONFIG_NAME
+        tuned = tuned_config_path(settings)
+        found = [p for p in (base, tuned) if p.is_file()]
+        return list(dict.fromkeys(p.resolve() for p in found))
+
+    @classmethod
     def load(cls, settings: Settings) -> AgentsConfig:
-        path = Path(settings.config_dir) / "agents.yaml"
-        if not path.is_file():
-            return cls()
+        data: dict[str, Any] = {}
+        sources = cls.sources(settings)
+        for path in sources:
+            data = _merge(data, _read(path))
         try:
-            return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            config = cls.model_validate(data)
         except Exception as exc:
-            raise DataError(f"{path} is not a valid agents config: {exc}") from exc
+            where = " + ".join(str(p) for p in sources)
+            raise DataError(f"{where} is not a valid agents config: {exc}") from exc
+        if len(sources) > 1:
+            log.debug("agents config: %s", " <- ".join(map(str, sources)))
+        return config
+
+    def ablated(self, *, nli: bool = True, context_summary: bool = True) -> AgentsConfig:
+        """A copy with the NLI and/or Context Summary agent switched off (for ablations)."""
+        return self.model_copy(
+            update={
+                "nli": self.nli.model_copy(update={"enabled": self.nli.enabled and nli}),
+                "context_summary": self.context_summary.model_copy(
+                    update={"enabled": self.context_summary.enabled and context_summary}
+                ),
+            }
+        )

@@ -3,6 +3,9 @@
 
 At most 4 sequential LLM rounds (UU ∥ NLI, CS, IR), 5 with reflection. Without an LLM
 (``context.llm is None``) the graph goes from retrieval straight to ``finalize``.
+Ablations (``nli.enabled`` / ``context_summary.enabled`` false in the agents config): the node
+stays in the graph but asks no LLM — without NLI every candidate goes on (no verdicts); without
+Context Summary the ranker reads the profile and the verdicts the summary would condense.
 LangGraph Studio opens it through ``langgraph.json`` (``graph``).
 """
 
@@ -10,10 +13,11 @@ from __future__ import annotations
 
 import time
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from recagents.agents.context_summary import context_summary
+from recagents.agents.context_summary import context_summary, evidence
 from recagents.agents.nli import nli
 from recagents.agents.prompting import candidate_block, timed, user_block
 from recagents.agents.ranker import finalize, ranker
@@ -58,12 +62,28 @@ def route_after_retrieval(state: ARAGState, runtime: Runtime[ARAGContext]) -> li
     return ["user_understanding", "nli"]
 
 
+def nli_or_skip(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig) -> dict:
+    """NLI, or (ablation "without NLI") no verdicts: ``accepted`` stays every candidate."""
+    if context_of(runtime).config.nli.enabled:
+        return nli(state, runtime, config)
+    return {"verdicts": []}
+
+
+def context_summary_or_skip(
+    state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig
+) -> dict:
+    """Context Summary, or (ablation "without Context Summary") the uncondensed evidence."""
+    if context_of(runtime).config.context_summary.enabled:
+        return context_summary(state, runtime, config)
+    return {"summary": evidence(state)}
+
+
 def build_graph():
     graph = StateGraph(ARAGState, context_schema=ARAGContext)
     graph.add_node("retrieval", retrieval)
     graph.add_node("user_understanding", user_understanding)
-    graph.add_node("nli", nli)
-    graph.add_node("context_summary", context_summary)
+    graph.add_node("nli", nli_or_skip)
+    graph.add_node("context_summary", context_summary_or_skip)
     graph.add_node("ranker", ranker)
     graph.add_node("reflection", reflection)
     graph.add_node("finalize", finalize)

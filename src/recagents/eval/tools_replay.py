@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,10 @@ class ReplayReport:
         return asdict(self)
 
 
-def load_suite(suite_dir: Path) -> list[SuiteCall]:
-    """Every tool call of the suite, in file order."""
-    suite_dir = Path(suite_dir)
-    calls: list[SuiteCall] = []
+def suite_files(suite_dir: Path) -> Iterator[tuple[Path, str, dict]]:
+    """``(path, level, examples)`` of each suite file (easy, medium, hard), parsed."""
     for name in SUITE_FILES:
-        path = suite_dir / name
+        path = Path(suite_dir) / name
         if not path.is_file():
             raise DataError(
                 f"{path} not found: --suite must be the folder with {', '.join(SUITE_FILES)}"
@@ -73,7 +72,13 @@ def load_suite(suite_dir: Path) -> list[SuiteCall]:
             examples = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise DataError(f"{path} is not readable JSON ({exc})") from exc
-        level = name.removeprefix("evaluation_").removesuffix(".json")
+        yield path, name.removeprefix("evaluation_").removesuffix(".json"), examples
+
+
+def load_suite(suite_dir: Path) -> list[SuiteCall]:
+    """Every tool call of the suite, in file order."""
+    calls: list[SuiteCall] = []
+    for path, level, examples in suite_files(suite_dir):
         for example_id, entry in examples.items():
             for index, call in enumerate(entry.get("tool_calls", [])):
                 try:

@@ -1,0 +1,429 @@
+"""Offline ranking evaluation on the ``holdout=test`` view (``recagents eval ranking``).
+
+The agents and every service see train + valid only; the user's test items are the targets.
+Methods (a ranked list per sampled user):
+
+- ``popularity``: most-rated visible items the user has not rated; ``bpr``: BPR's full ranking
+  with train + valid masked (RecBole's full-sort test protocol); ``swing``: favourites of the 20
+  most Swing-similar users (user-based Swing on the visible ratings).
+- ``pool``: the ARAG retrieval pool in its own (base) order — no LLM.
+- ``arag_llm``: the Item Ranker's order (filled from the base order), fusion weight 1.0 — the
+  paper's ARAG; ``arag_fused``: the product's order, fused with the base order at the configured
+  ``fusion_weight``; ``arag_llm_no_nli`` / ``arag_llm_no_cs``: the paper's ablations (pure LLM
+  order) without the NLI agent / without the Context Summary agent.
+
+Re-rankers (pool and ARAG orders) are scored twice: over the full catalogue (relevant = all the
+user's test items; the name alone) and over the candidate pool (``name@pool``: relevant = the
+test items inside the pool, users with none are left out). Full-catalogue methods are paired
+with ``bpr``, ``@pool`` ones with ``pool@pool`` (BPR's order of the same pool).
+
+LLM answers come from an on-disk cache (``eval/llm_cache.py``): a re-run makes no LLM call.
+``--tune`` picks ``fusion_weight`` on the ``holdout=valid`` view (never on test) from one LLM
+run per user, fusing per weight, and writes it to ``<data_dir>/agents.yaml``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from recagents.agents.config import AgentsConfig, tuned_config_path
+from recagents.agents.fusion import fuse
+from recagents.agents.run import ARAGResult, recommend_with_agents
+from recagents.agents.state import RecRequest
+from recagents.errors import EmptyResultError, InvalidArgumentError
+from recagents.eval.bootstrap import mean_ci, paired_diff, resample_indices
+from recagents.eval.llm_cache import SQLiteLLMCache, cached_handle
+from recagents.eval.metrics import METRICS, mean_metrics
+from recagents.recommender.split import Split
+from recagents.recommender.train import read_metrics, split_path
+from recagents.services.context import ServiceContext
+from recagents.services.requests import FavouritesRequest
+from recagents.services.social import similar_users_favourites
+
+log = logging.getLogger(__name__)
+
+METRIC_KEYS = ("ndcg@5", "ndcg@10", "hit@5", "hit@10", "mrr@10", "recall@10")
+TUNE_GRID = tuple(round(0.1 * i, 1) for i in range(11))
+# ARAG runs per user: variant -> (nli on, context summary on)
+VARIANTS = {"full": (True, True), "no_nli": (False, True), "no_cs": (True, False)}
+
+
+@dataclass
+class RankingOptions:
+    users: int | None = 20  # None: every test user with a test item
+    seed: int = 2020
+    k: int = 10  # items the ARAG ranker is asked for (capped at the pool size)
+    resamples: int = 1000
+    llm: bool = True
+    ablations: bool = True
+    tune: bool = False
+    grid: tuple[float, ...] = TUNE_GRID
+    swing_users: int = 20
+    cache_path: Path | None = None
+    progress: bool = True
+
+
+@dataclass
+class RankingRun:
+    users: list[int]
+    targets: dict[int, set[int]]
+    pools: dict[int, list[int]] = field(default_factory=dict)
+    rankings: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # method -> seconds per user
+    cost: dict[str, dict[int, dict]] = field(default_factory=dict)  # variant -> user -> usage
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def user_metrics(ranked: list[int], relevant: set[int]) -> dict[str, float]:
+    out = {}
+    for key in METRIC_KEYS:
+        name, k = key.split("@")
+        out[key] = METRICS[name](ranked, relevant, int(k))
+    return out
+
+
+def sample_users(targets: dict[int, set[int]], n: int | None, seed: int) -> list[int]:
+    """``n`` users with at least one target, drawn with ``seed``; all of them when n is None."""
+    eligible = sorted(u for u, items in targets.items() if items)
+    if n is None or n >= len(eligible):
+        return eligible
+    if n < 1:
+        raise InvalidArgumentError(f"--users must be at least 1, got {n}")
+    return sorted(random.Random(seed).sample(eligible, n))
+
+
+def view_context(base: ServiceContext, holdout: str) -> ServiceContext:
+    """The same opened stores under another history view (Swing is rebuilt from its ratings)."""
+    return ServiceContext(
+        settings=base.settings,
+        store=base.store,
+        recommender=base.get_recommender(),
+        vectors=base.vectors,
+        swing=None,
+        options=base.options,
+        holdout=holdout,
+    )
+
+
+# --- the orders an ARAG run yields -----------------------------------------------------------
+def arag_parts(result: ARAGResult) -> tuple[list[int], list[int], list[int]]:
+    """(ranker's order, accepted candidates in base order, the rest in base order)."""
+    accepted = set(result.blackboard.get("accepted") or result.candidates)
+    base = [i for i in result.candidates if i in accepted]
+    rest = [i for i in result.candidates if i not in accepted]
+    ranking = result.blackboard.get("ranking") or {}
+    return [i["item_id"] for i in ranking.get("items", [])], base, rest
+
+
+def fused_order(parts: tuple[list[int], list[int], list[int]], weight: float, rrf_k: int):
+    """What ``finalize`` ranks (the whole accepted list, not only k), then the rejected ones."""
+    llm, base, rest = parts
+    return [i for i, _ in fuse(llm, base, weight, rrf_k)] + rest
+
+
+# --- baselines ---------------------------------------------------------------------------------
+def _timed(run: RankingRun, name: str, started: float) -> None:
+    run.seconds[name] = (time.perf_counter() - started) / max(1, len(run.users))
+
+
+def run_baselines(ctx: ServiceContext, run: RankingRun, opts: RankingOptions, cut: int) -> None:
+    rec, view = ctx.get_recommender(), ctx.view
+    started = time.perf_counter()
+    counts = rec.item_counts(view)
+    by_count = sorted(rec.item_ids, key=lambda i: (-counts.get(i, 0), i))
+    popular = {}
+    for u in run.users:
+        seen = rec.seen_items(u, view)
+        popular[u] = [i for i in by_count[: cut + len(seen)] if i not in seen][:cut]
+    run.rankings["popularity"] = popular
+    _timed(run, "popularity", started)
+
+    started = time.perf_counter()
+    tops = rec.top_k_all_users(k=cut, view=view)
+    run.rankings["bpr"] = {u: tops[u].item_ids for u in run.users}
+    _timed(run, "bpr", started)
+
+    ctx.get_swing()  # built once from the visible ratings, like BPR's scores at load
+    started = time.perf_counter()
+    swing = {}
+    for u in run.users:
+        req = FavouritesRequest(user_id=u, k=cut, n_users=opts.swing_users)
+        try:
+            swing[u] = [f.item_id for f in similar_users_favourites(ctx, req).items]
+        except EmptyResultError:
+            swing[u] = []
+    run.rankings["swing"] = swing
+    _timed(run, "swing", started)
+
+
+def run_pool(
+    ctx: ServiceContext, run: RankingRun, config: AgentsConfig, k: int, progress: bool
+) -> None:
+    started = time.perf_counter()
+    for u in tqdm(run.users, desc="retrieval pool", unit="user", disable=not progress):
+        result = recommend_with_agents(ctx, RecRequest(user_id=u, k=k), None, config=config)
+        run.pools[u] = list(result.candidates)
+    run.rankings["pool"] = dict(run.pools)
+    _timed(run, "pool", started)
+
+
+# --- ARAG with the LLM -------------------------------------------------------------------------
+def _usage(result: ARAGResult, delta, seconds: float) -> dict:
+    u = result.usage
+    return {
+        "seconds": round(seconds, 4),
+        # this run's time plus what the answers served from the cache took when computed
+        "seconds_uncached": round(seconds + delta.hit_seconds, 4),
+        "llm_calls": delta.misses,
+        "cache_hits": delta.hits,
+        "answers": u["llm_calls"],
+        "tokens_in": u["tokens_in"],
+        "tokens_out": u["tokens_out"],
+        "llm_rounds": u["llm_rounds"],
+        "per_node_seconds": u["per_node_seconds"],
+        "fallback": result.fallback,
+        "errors": result.errors,
+    }
+
+
+def _run_key(ctx: ServiceContext, llm, config: AgentsConfig, user: int, k: int) -> str:
+    knobs = config.model_dump(mode="json")
+    knobs["ranker"].pop("fusion_weight")  # applied after the LLM: the same calls for any weight
+    what = [ctx.holdout, user, k, getattr(llm, "model", None), knobs]
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def arag_once(ctx, llm, cache, config: AgentsConfig, user: int, k: int):
+    """One ARAG request with its usage. ``computed``: the timings of the run that made the LLM
+    calls (this one, or the remembered first run when every answer came from the cache)."""
+    before, started = cache.stats(), time.perf_counter()
+    result = recommend_with_agents(ctx, RecRequest(user_id=user, k=k), llm, config=config)
+    usage = _usage(result, cache.stats().minus(before), time.perf_counter() - started)
+    key = _run_key(ctx, llm, config, user, k)
+    keep = ("seconds_uncached", "per_node_seconds")
+    if usage["llm_calls"]:
+        cache.remember(key, {name: usage[name] for name in keep})
+    usage["computed"] = cache.recall(key) or {name: usage[name] for name in keep}
+    return result, usage
+
+
+def run_arag(ctx, run: RankingRun, llm, cache, config: AgentsConfig, opts, k: int) -> None:
+    variants = VARIANTS if opts.ablations else {"full": VARIANTS["full"]}
+    rrf_k, weight = config.ranker.rrf_k, config.ranker.fusion_weight
+    mismatches = []
+    for u in tqdm(run.users, desc="ARAG (LLM)", unit="user", disable=not opts.progress):
+        for variant, (nli_on, cs_on) in variants.items():
+            cfg = config.ablated(nli=nli_on, context_summary=cs_on)
+            result, usage = arag_once(ctx, llm, cache, cfg, u, k)
+            run.cost.setdefault(variant, {})[u] = usage
+            parts = arag_parts(result)
+            suffix = "" if variant == "full" else f"_{variant}"
+            run.rankings.setdefault(f"arag_llm{suffix}", {})[u] = fused_order(parts, 1.0, rrf_k)
+            if variant == "full":
+                fused = fused_order(parts, weight, rrf_k)
+                run.rankings.setdefault("arag_fused", {})[u] = fused
+                if fused[:k] != [i["id"] for i in result.items]:
+                    mismatches.append(u)
+            if list(result.candidates) != run.pools.get(u, result.candidates):
+                run.checks.setdefault("pool_differs", []).append([variant, u])
+    run.checks["fused_order_mismatches"] = mismatches
+    if mismatches:
+        log.warning("fused order differs from the graph's items for users %s", mismatches)
+    for variant, per_user in run.cost.items():
+        name = "arag_llm" if variant == "full" else f"arag_llm_{variant}"
+        secs = [c["computed"]["seconds_uncached"] for c in per_user.values()]
+        run.seconds[name] = float(np.mean(secs))
+    run.seconds["arag_fused"] = run.seconds.get("arag_llm", 0.0)
+
+
+# --- tuning fusion_weight on the valid view ----------------------------------------------------
+def tune_fusion_weight(
+    valid_ctx: ServiceContext, llm, cache, config: AgentsConfig, opts: RankingOptions
+) -> dict[str, Any]:
+    if valid_ctx.holdout != "valid":
+        raise InvalidArgumentError("tuning runs on the holdout=valid view only")
+    targets = Split.load(split_path(valid_ctx.settings)).per_user("valid")
+    users = sample_users(targets, opts.users, opts.seed)
+    k = min(opts.k, config.retrieval.pool_size)
+    per_weight: dict[float, list[float]] = {w: [] for w in opts.grid}
+    calls = 0
+    for u in tqdm(users, desc="tune fusion_weight (valid)", unit="user", disable=not opts.progress):
+        result, usage = arag_once(valid_ctx, llm, cache, config, u, k)
+        calls += usage["llm_calls"]
+        parts = arag_parts(result)
+        for w in opts.grid:
+            ranked = fused_order(parts, w, config.ranker.rrf_k)
+            per_weight[w].append(METRICS["ndcg"](ranked, targets[u], 10))
+    means = {w: float(np.mean(v)) for w, v in per_weight.items()}
+    current = config.ranker.fusion_weight
+    best = max(means.values())
+    # ties: the weight closest to the configured one, then the smaller
+    chosen = min((w for w, m in means.items() if m >= best - 1e-12),
+                 key=lambda w: (abs(w - current), w))  # fmt: skip
+    return {
+        "view": "valid",
+        "metric": "ndcg@10 (full catalogue, valid items as targets)",
+        "users": users,
+        "grid": {str(w): round(m, 6) for w, m in means.items()},
+        "previous": current,
+        "chosen": chosen,
+        "llm_calls": calls,
+    }
+
+
+def write_fusion_weight(settings, weight: float, info: dict) -> Path:
+    """Set ``ranker.fusion_weight`` in ``<data_dir>/agents.yaml`` (other keys there are kept)."""
+    path = tuned_config_path(settings)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    data = data if isinstance(data, dict) else {}
+    data.setdefault("ranker", {})["fusion_weight"] = float(weight)
+    head = (
+        "# Tuned agent knobs: override <config_dir>/agents.yaml key by key (delete to go back).\n"
+        f"# ranker.fusion_weight: `recagents eval ranking --tune`, {info.get('metric')}, "
+        f"{len(info.get('users', []))} users, model {info.get('model')}.\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(head + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- scoring -------------------------------------------------------------------------------------
+def _relevant(run: RankingRun, name: str, u: int) -> set[int]:
+    if name.endswith("@pool"):
+        return run.targets[u] & set(run.pools[u])
+    return run.targets[u]
+
+
+def score(run: RankingRun, resamples: int, seed: int) -> tuple[dict, dict]:
+    """(summary per method, per-user values per method)."""
+    names = list(run.rankings)
+    names += [f"{n}@pool" for n in run.rankings if n == "pool" or n.startswith("arag_")]
+    per_user: dict[str, dict[int, dict[str, float]]] = {}
+    for name in names:
+        rankings = run.rankings[name.removesuffix("@pool")]
+        per_user[name] = {
+            u: user_metrics(rankings[u], rel)
+            for u in run.users
+            if u in rankings and (rel := _relevant(run, name, u))
+        }
+    summary = {}
+    for name in names:
+        ref = "pool@pool" if name.endswith("@pool") else "bpr"
+        users = [u for u in run.users if u in per_user[name]]
+        idx = resample_indices(len(users), resamples, seed)
+        entry: dict[str, Any] = {
+            "relevant": "test items inside the pool"
+            if name.endswith("@pool")
+            else "all test items",
+            "users": len(users),
+            "metrics": {},
+            "reference": None if name == ref else ref,
+            "vs_reference": {},
+            "seconds_per_user": run.seconds.get(name.removesuffix("@pool")),
+        }
+        for key in METRIC_KEYS:
+            values = [per_user[name][u][key] for u in users]
+            entry["metrics"][key] = mean_ci(values, idx)
+            if name != ref and ref in per_user and all(u in per_user[ref] for u in users):
+                base = [per_user[ref][u][key] for u in users]
+                entry["vs_reference"][key] = paired_diff(values, base, idx)
+        summary[name] = entry
+    return summary, per_user
+
+
+def bpr_check(ctx: ServiceContext, targets: dict[int, set[int]]) -> dict[str, Any]:
+    """BPR over EVERY test user with our metrics vs RecBole's test numbers in metrics.json."""
+    tops = ctx.get_recommender().top_k_all_users(k=10, view=ctx.view)
+    users = [u for u, t in targets.items() if t]
+    ours = mean_metrics({u: tops[u].item_ids for u in users}, targets, ks=(10,))
+    saved = read_metrics(ctx.settings) or {}
+    recbole = saved.get("test", {})
+    return {
+        "users": len(users),
+        "ours": {k: round(v, 4) for k, v in ours.items()},
+        "recbole": {k: recbole[k] for k in ours if k in recbole},
+        "max_abs_diff": max(
+            (abs(ours[k] - recbole[k]) for k in ours if k in recbole), default=None
+        ),
+        "same_model": saved.get("trained_at") == ctx.get_recommender().trained_at,
+    }
+
+
+def run_ranking(
+    services: ServiceContext,
+    options: RankingOptions,
+    *,
+    llm: Any = None,
+    config: AgentsConfig | None = None,
+    on_tuned: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """The whole evaluation; returns the report dict (``eval.report.write_report`` saves it).
+
+    ``services``: the opened stores under any view (test and valid views are derived from
+    them); ``llm``: an ``LLMHandle`` (needed unless ``options.llm`` is False); ``config``: the
+    agent knobs (default ``AgentsConfig.load``)."""
+    settings = services.settings
+    config = config or AgentsConfig.load(settings)
+    test_ctx = view_context(services, "test")
+    targets = Split.load(split_path(settings)).per_user("test")
+    run = RankingRun(sample_users(targets, options.users, options.seed), targets)
+    k = min(options.k, config.retrieval.pool_size)
+    report: dict[str, Any] = {"tuning": None, "model": None}
+    cache = None
+    if options.llm or options.tune:
+        if llm is None:
+            raise InvalidArgumentError("the LLM methods need an LLM handle (or use --no-llm)")
+        cache = SQLiteLLMCache(
+            options.cache_path or settings.data_dir / "eval" / "llm_cache.sqlite"
+        )
+        report["model"] = {"backend": llm.backend, "model": llm.model, "cache": str(cache.path)}
+        llm = cached_handle(llm, cache)
+    try:
+        if options.tune:
+            tuning = tune_fusion_weight(
+                view_context(services, "valid"), llm, cache, config, options
+            )
+            tuning["model"] = report["model"]["model"]
+            tuning["written_to"] = str(write_fusion_weight(settings, tuning["chosen"], tuning))
+            ranker = config.ranker.model_copy(update={"fusion_weight": tuning["chosen"]})
+            config = config.model_copy(update={"ranker": ranker})
+            report["tuning"] = tuning
+            if on_tuned:
+                on_tuned(tuning)
+        run_baselines(test_ctx, run, options, cut=10)
+        run_pool(test_ctx, run, config, k, options.progress)
+        if options.llm:
+            run_arag(test_ctx, run, llm, cache, config, options, k)
+    finally:
+        if cache is not None:
+            cache.close()
+    summary, per_user = score(run, options.resamples, options.seed)
+    report.update(
+        holdout="test",
+        users=run.users,
+        seed=options.seed,
+        k=k,
+        resamples=options.resamples,
+        metrics=list(METRIC_KEYS),
+        methods=summary,
+        per_user=per_user,
+        rankings={m: {u: r[:10] for u, r in rs.items()} for m, rs in run.rankings.items()},
+        pools=run.pools,
+        cost=run.cost,
+        checks={**run.checks, "bpr_vs_recbole": bpr_check(test_ctx, targets)},
+        config=config.model_dump(),
+        config_sources=[str(p) for p in AgentsConfig.sources(settings)],
+    )
+    return report

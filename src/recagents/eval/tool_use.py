@@ -1,0 +1,278 @@
+"""The assistant on the peer project's 50 tool-use queries, per model (``recagents eval tools``).
+
+For each query of the suite (recsys-agent's ``evaluation_{easy,medium,hard}.json``) a fresh
+thread runs the assistant in plan mode (plan + execution) or tools mode (the native tool loop);
+the answer writer is skipped except for the first ``full`` queries: the chain does not depend on
+it, and it would double the time on 2 cores. Each turn is scored against the peer's recorded
+chain (``tool_use_metrics``: chain exact/F1, filter arguments, constraint satisfaction) with its
+seconds and tokens. ``write_report`` saves ``<data_dir>/reports/<UTC timestamp>-tools/`` with
+report.json (every row), report.md (the model table and the chain mismatches) and quality.png.
+
+``bench/bench_assistant.py`` is a thin wrapper over this module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from recagents.errors import DataError, RecagentsError
+from recagents.eval.tool_use_metrics import HEADLINE_KEYS, score, summary
+from recagents.eval.tools_replay import suite_files
+from recagents.settings import PROJECT_ROOT, Settings
+
+DEFAULT_SUITE = PROJECT_ROOT.parent / "shared" / "data" / "recsys-agent-eval"
+DEFAULT_MODELS = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b")
+FINAL_NODE = {"plan": "answer", "tools": "respond"}  # skipped unless the query runs "full"
+RECURSION_LIMIT = 60
+
+Opener = Callable[[str], AbstractContextManager]  # model name -> context manager of Assistant
+
+
+def load_cases(suite_dir: Path) -> list[dict]:
+    """``[{"id": "<level>/<example>", "query", "calls"}]`` in suite order (easy, medium, hard)."""
+    cases = []
+    for path, level, examples in suite_files(suite_dir):
+        for key, case in examples.items():
+            try:
+                cases.append(
+                    {"id": f"{level}/{key}", "query": case["query"], "calls": case["tool_calls"]}
+                )
+            except KeyError as exc:
+                raise DataError(f"{path} {key} lacks {exc}: not a peer suite file") from exc
+    return cases
+
+
+def run_queries(
+    assistant, cases: list[dict], *, full: int = 0, label: str = "", show_progress: bool = True
+) -> list[dict]:
+    """One scored row per case; the first ``full`` cases also run the answer writer."""
+    services = assistant.context.services
+    final_node = FINAL_NODE[assistant.mode]
+    rows = []
+    for n, case in enumerate(
+        tqdm(cases, desc=label or "tools", unit="query", disable=not show_progress)
+    ):
+        is_full = n < full
+        config = {
+            "configurable": {"thread_id": f"{label}-{case['id']}"},
+            "recursion_limit": RECURSION_LIMIT,
+        }
+        started = time.perf_counter()
+        error = ""
+        try:
+            state = assistant.graph.invoke(
+                {"messages": [{"role": "user", "content": case["query"]}]},
+                config=config,
+                context=assistant.context,
+                interrupt_before=None if is_full else [final_node],
+            )
+        except RecagentsError as exc:  # one failed query is a row, not the end of the run
+            state, error = {}, str(exc)[:300]
+        seconds = time.perf_counter() - started
+        usage = state.get("usage") or {}
+        row = {"id": case["id"], "query": case["query"], "seconds": round(seconds, 2),
+               "full": is_full, "tokens_in": usage.get("tokens_in", 0),
+               "tokens_out": usage.get("tokens_out", 0)}  # fmt: skip
+        if error:
+            row["error"] = error
+        rows.append(row | score(case, state, services))
+    return rows
+
+
+@contextmanager
+def open_assistant(
+    settings: Settings,
+    model: str,
+    *,
+    mode: str = "plan",
+    engine: str = "bpr",
+    provider: str | None = "local",
+    demos=None,
+) -> Iterator[Any]:
+    """An assistant over the built stores with ``model`` and an in-memory checkpointer."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from recagents.assistant import Assistant, AssistantConfig
+    from recagents.llm.factory import make_chat_model
+    from recagents.services import ServiceContext
+
+    with ExitStack() as stack:
+        llm = make_chat_model(settings, provider=provider, model=model)
+        if llm.server is not None:
+            stack.callback(llm.server.stop)
+        services = ServiceContext.from_settings(settings)
+        stack.callback(services.close)
+        config = AssistantConfig.load(settings, recommend_engine=engine)
+        yield Assistant(
+            services, llm, checkpointer=InMemorySaver(), config=config, mode=mode, demos=demos
+        )
+
+
+def run_tool_use(
+    settings: Settings,
+    suite_dir: Path,
+    models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
+    *,
+    mode: str = "plan",
+    engine: str = "bpr",
+    provider: str | None = "local",
+    limit: int | None = None,
+    full: int = 0,
+    opener: Opener | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """Run every model over the suite (first ``limit`` queries); ``opener(model)`` gives the
+    assistant (default: ``open_assistant`` from ``settings``, demonstrations loaded once)."""
+    cases = load_cases(suite_dir)[:limit]
+    if opener is None:
+        from recagents.assistant.demos import DemoBank
+        from recagents.stores.embeddings import Embedder
+
+        demos = DemoBank.load(Embedder(threads=settings.torch_threads))
+        opener = partial(open_assistant, settings, mode=mode, engine=engine, provider=provider,
+                         demos=demos)  # fmt: skip
+    results = {}
+    for model in models:
+        with opener(model) as assistant:
+            rows = run_queries(
+                assistant, cases, full=full, label=model, show_progress=show_progress
+            )
+        results[model] = {"summary": summary(rows), "rows": rows}
+    return {
+        "suite": str(suite_dir),
+        "mode": mode,
+        "engine": engine,
+        "provider": provider,
+        "queries": len(cases),
+        "full": min(full, len(cases)),
+        "models": results,
+    }
+
+
+def headline(report: dict) -> dict[str, dict]:
+    """``{model: {chain_exact, …, tokens_out}}``: what the CLI's JSON line carries."""
+    return {
+        model: {k: res["summary"][k] for k in HEADLINE_KEYS}
+        for model, res in report["models"].items()
+    }
+
+
+# --- output -----------------------------------------------------------------------------------
+TABLE_HEAD = (
+    "| model | queries | chain exact | chain F1 | filter keys | filter exact | in filter | "
+    "unseen | s/query p50 | tokens in | tokens out |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def table(results: dict[str, dict]) -> str:
+    """The model × metric Markdown table."""
+    lines = [TABLE_HEAD]
+    for model, res in results.items():
+        s = res["summary"]
+        lines.append(
+            f"| {model} | {s['queries']} | {s['chain_exact']} | {s['chain_f1']} | "
+            f"{s['filter_keys']} | {s['filter_exact']} | {s['in_filter']} | {s['unseen']} | "
+            f"{s['s_per_query_p50']} | {s['tokens_in']} | {s['tokens_out']} |"
+        )
+    return "\n".join(lines)
+
+
+def mismatches(results: dict[str, dict]) -> str:
+    """Per model, the queries whose chain differs from the peer's."""
+    lines = []
+    for model, res in results.items():
+        misses = [r for r in res["rows"] if not r["exact"]]
+        lines.append(f"\n{model}: {len(misses)} chain mismatches")
+        for r in misses:
+            why = r.get("error") or (r["failures"][:1] or [""])[0]
+            lines.append(f"  {r['id']}: ours {r['chain']} vs peer {r['peer_chain']} {why}".rstrip())
+    return "\n".join(lines)
+
+
+def markdown(report: dict) -> str:
+    return "\n".join([
+        f"# Tool use on the peer suite ({report['mode']} mode, {report['engine']} engine)",
+        "",
+        f"{report['queries']} queries from {report['suite']}; the first {report['full']} also ran "
+        "the answer writer. Chain exact/F1 against the peer's recorded chain (display-only "
+        "item_metadata dropped from both); filter keys/exact: queries where the peer filtered; "
+        "in filter/unseen: shares of our recommended items; s/query p50 without the answer "
+        "writer; tokens: means per query.",
+        "",
+        table(report["models"]),
+        "",
+        "## Chain mismatches",
+        "```",
+        mismatches(report["models"]).strip(),
+        "```",
+        "",
+    ])  # fmt: skip
+
+
+def plot_quality(results: dict[str, dict], path: Path, *, mode: str = "plan") -> Path:
+    """Shares per model (left) and seconds per query (right), saved as ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(results)
+    metrics = ("chain_exact", "chain_f1", "filter_keys", "filter_exact", "in_filter", "unseen")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+    width = 0.8 / max(1, len(models))
+    for i, model in enumerate(models):
+        values = [results[model]["summary"][k] or 0 for k in metrics]
+        offsets = [p - 0.4 + width * (i + 0.5) for p in range(len(metrics))]
+        ax1.bar_label(ax1.bar(offsets, values, width, label=model), fmt="%.3g", fontsize=7)
+    ax1.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="goal: chain match 0.9")
+    ax1.set_xticks(range(len(metrics)), metrics, fontsize=8)
+    ax1.set_ylabel("share")
+    ax1.margins(y=0.15)
+    ax1.legend(fontsize=8)
+    n = max((r["summary"]["queries"] for r in results.values()), default=0)
+    ax1.set_title(f"{mode.capitalize()} mode on the {n} peer queries")
+    seconds = [results[m]["summary"]["s_per_query_p50"] or 0 for m in models]
+    ax2.bar_label(ax2.bar(models, seconds, 0.6), fmt="%.3g", fontsize=7)
+    ax2.set_ylabel("seconds")
+    ax2.margins(y=0.15)
+    ax2.set_title("Seconds per query (p50, without the answer writer)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def report_dir(data_dir: Path) -> Path:
+    """A fresh ``<data_dir>/reports/<UTC timestamp>-tools`` (suffixed if that second is taken)."""
+    root = Path(data_dir) / "reports"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path, n = root / f"{stamp}-tools", 1
+    while path.exists():
+        n += 1
+        path = root / f"{stamp}-tools-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+def write_report(report: dict, data_dir: Path) -> Path:
+    """Write report.json, report.md and quality.png; returns report.json's path."""
+    out = report_dir(data_dir)
+    report = {**report, "created": datetime.now(UTC).isoformat(timespec="seconds")}
+    report["plots"] = [
+        str(plot_quality(report["models"], out / "quality.png", mode=report["mode"]))
+    ]
+    (out / "report.md").write_text(markdown(report), encoding="utf-8")
+    path = out / "report.json"
+    path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
+    return path
