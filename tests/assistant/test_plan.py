@@ -84,6 +84,13 @@ def test_grounding_removes_what_no_tool_returned():
     assert drop_title_lists(listed, index) == "Here they are:\nEnjoy!"
 
 
+def test_an_abbreviation_inside_a_title_does_not_end_the_sentence():
+    index = TitleIndex({1: "People vs. Larry Flynt, The (1996)", 2: "Mr. Holland's Opus (1995)"})
+    text = "Watch People vs. Larry Flynt, The (1996). Then Mr. Holland's Opus (1995)!"
+    grounded = index.ground(text, [1, 2])
+    assert grounded.text == text and grounded.items == [1, 2] and not grounded.removed
+
+
 def test_personal_fields_need_an_explicit_request_for_one_user():
     assert asks_for_personal("What is the zip code of user 3?")
     assert not asks_for_personal("Describe user 3")

@@ -78,3 +78,9 @@ def test_usage_line_and_ids():
     assert usage_line({}, 0.2) == "_no LLM calls · 0.2 s_"
     data = {"handle": "C1", "items": [{"item_id": 5, "why": "x"}, {"id": 7}], "n": 3}
     assert ids_in(data) == {5, 7}
+
+
+def test_a_title_with_vs_is_one_sentence():
+    raw = json.dumps({"text": "I pick People vs. Larry Flynt. Enjoy."})
+    released, _ = stream_all(raw)
+    assert released[0] == "I pick People vs. Larry Flynt. "

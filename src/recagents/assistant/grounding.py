@@ -17,7 +17,12 @@ _YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
 _ARTICLE = re.compile(r"^(.*), (the|a|an|les|la|le|il|el|das|der|die)$", re.IGNORECASE)
 # "Some Title (1994)" as a model writes it: capitalised words, then a year in parentheses
 _TITLE_WITH_YEAR = re.compile(r"([A-Z0-9][^\n()*\"“”]{0,80}?)\s*\(((?:18|19|20)\d\d)\)")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n")
+# a sentence ends at . ! ? and a space, but not after an abbreviation inside a title
+# ("People vs. Larry Flynt", "Mr. Holland's Opus", "Dr. Strangelove", "St. Elmo's Fire")
+NOT_AN_END = (
+    r"(?<!\bvs\.)(?<!\bVs\.)(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bJr\.)"
+)
+_SENTENCE = re.compile(NOT_AN_END + r"(?<=[.!?])\s+|\n")
 # a title written without its year counts from this length (not "Heat", "Big", "It", "Contact")
 _MIN_BARE_WORD, _MIN_BARE_WORDS = 8, 7
 

@@ -16,8 +16,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from recagents.assistant.grounding import NOT_AN_END
+
 _TEXT_KEY = re.compile(r'"text"\s*:\s*"')
-_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n+")
+_SENTENCE_END = re.compile(NOT_AN_END + r"(?<=[.!?:])\s+|\n+")
 MAX_CELL = 160
 
 
