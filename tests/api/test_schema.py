@@ -31,12 +31,13 @@ CHECKS = [
 ]
 CASES: Counter[str] = Counter()
 
-# The schema is read from an app built at import (its routes only: nothing opens before a
-# lifespan, and this one never runs); the cases are sent to ``api``'s app (SQLite test store, no
-# tokens, loopback, a failing test if anything asks for the LLM) through one ASGI session.
+# The schema is read from an app built at import, without serving it (``app.openapi()``: no
+# lifespan runs, so nothing opens — a clone without built stores collects this module too); the
+# cases are sent to ``api``'s app (SQLite test store, no tokens, loopback, a failing test if
+# anything asks for the LLM) through one ASGI session.
 # (``schemathesis.pytest.from_fixture`` fails on pytest 9.)
-schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(Settings(_env_file=None), chat=False)
+schema = schemathesis.openapi.from_dict(
+    create_app(Settings(_env_file=None), chat=False).openapi()
 ).exclude(path="/chat")
 
 
