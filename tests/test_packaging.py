@@ -10,7 +10,7 @@ from pathlib import Path
 from recagents.settings import DEFAULT_CONFIG_DIR, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_TOOLS = {"pytest", "ruff", "matplotlib", "playwright"}
+DEV_TOOLS = {"pytest", "ruff", "matplotlib", "playwright", "schemathesis"}
 
 
 def _pins(path: Path) -> list[str]:
