@@ -159,8 +159,8 @@ def ranking(
         )
     finally:
         services.close()
-        if llm is not None and llm.server is not None:
-            llm.server.stop()
+        if llm is not None:
+            llm.close()
     path = write_report(report, settings.data_dir)
     if as_json:
         out = {"methods": headline(report), "report": str(path), "users": len(report["users"])}

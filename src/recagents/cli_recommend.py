@@ -85,8 +85,8 @@ def recommend(
         result = recommend_with_agents(services, request, llm)
     finally:
         services.close()
-        if llm is not None and llm.server is not None:
-            llm.server.stop()
+        if llm is not None:
+            llm.close()
     if json_out:
         emit_json(result.model_dump())
         return

@@ -4,7 +4,6 @@ to end on suite queries with a SCRIPTED planner (wiring only: never evidence abo
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,20 +25,7 @@ from recagents.eval.tool_use_metrics import (
     peer_filter,
     summary,
 )
-from recagents.settings import PROJECT_ROOT, Settings
-
-SHARED_SUITE = PROJECT_ROOT.parent / "shared" / "data" / "recsys-agent-eval"
-
-
-@pytest.fixture(scope="session")
-def suite_dir() -> Path:
-    path = Path(os.environ.get("RECAGENTS_TEST_PEER_SUITE", SHARED_SUITE))
-    if not (path / "evaluation_easy.json").is_file():
-        pytest.skip(
-            f"needs the peer project's 50-query suite (not at {path}): set "
-            "RECAGENTS_TEST_PEER_SUITE=/path/to/recsys-agent-eval"
-        )
-    return path
+from recagents.settings import Settings
 
 
 # --- metrics -------------------------------------------------------------------------------

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,21 +11,8 @@ from recagents.cli_eval import eval_app
 from recagents.errors import DataError
 from recagents.eval import peer_compat as pc
 from recagents.eval.tools_replay import load_suite, peer_universe, run_replay
-from recagents.settings import PROJECT_ROOT, Settings
+from recagents.settings import Settings
 from recagents.stores.metadata import MetadataStore, make_engine
-
-SHARED_SUITE = PROJECT_ROOT.parent / "shared" / "data" / "recsys-agent-eval"
-
-
-@pytest.fixture(scope="session")
-def suite_dir() -> Path:
-    path = Path(os.environ.get("RECAGENTS_TEST_PEER_SUITE", SHARED_SUITE))
-    if not (path / "evaluation_easy.json").is_file():
-        pytest.skip(
-            f"needs the peer project's 50-query suite (not at {path}): set "
-            "RECAGENTS_TEST_PEER_SUITE=/path/to/recsys-agent-eval"
-        )
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,22 @@ def tuned_config_path(settings: Settings) -> Path:
     return Path(settings.data_dir) / CONFIG_NAME
 
 
+def write_fusion_weight(settings, weight: float, info: dict) -> Path:
+    """Set ``ranker.fusion_weight`` in ``<data_dir>/agents.yaml`` (other keys there are kept)."""
+    path = tuned_config_path(settings)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    data = data if isinstance(data, dict) else {}
+    data.setdefault("ranker", {})["fusion_weight"] = float(weight)
+    head = (
+        "# Tuned agent knobs: override <config_dir>/agents.yaml key by key (delete to go back).\n"
+        f"# ranker.fusion_weight: `recagents eval ranking --tune`, {info.get('metric')}, "
+        f"{len(info.get('users', []))} users, model {info.get('model')}.\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(head + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

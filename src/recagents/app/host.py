@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.middleware.base import BaseHTTPMiddleware
 
 from recagents.app.resources import AppResources, set_current_resources
 from recagents.settings import PROJECT_ROOT, Settings, get_settings
@@ -75,7 +76,6 @@ def create_app(
     app.state.bind_host = bind_host
     app.include_router(build_api_router())
     if chat:
-        offline_html(app)
         mount_chat(app)
 
         @app.get("/", include_in_schema=False)
@@ -90,12 +90,12 @@ _EXTERNAL_LINK = re.compile(
 )
 
 
-def offline_html(app: FastAPI) -> None:
+class OfflineHTML(BaseHTTPMiddleware):
     """Strip links to external hosts (Google Fonts, the KaTeX stylesheet on a CDN) from the
-    chat's HTML page: the chat must work with no request leaving the machine."""
+    chat's HTML page: the chat must work with no request leaving the machine. Installed on the
+    Chainlit sub-app only, so the REST API's requests never pass through it."""
 
-    @app.middleware("http")
-    async def _strip_external_links(request: Request, call_next):
+    async def dispatch(self, request: Request, call_next):
         response = await call_next(request)
         if not response.headers.get("content-type", "").startswith("text/html"):
             return response
@@ -115,6 +115,9 @@ def mount_chat(app: FastAPI) -> None:
     from chainlit.utils import mount_chainlit
 
     mount_chainlit(app=app, target=str(CHAINLIT_TARGET), path=CHAT_PATH)
+    from chainlit.server import app as chainlit_app
+
+    chainlit_app.add_middleware(OfflineHTML)
 
 
 def _version() -> str:

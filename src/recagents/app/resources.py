@@ -98,8 +98,7 @@ class AppResources:
                 handle = make_chat_model(
                     self.settings, provider=self.provider, model=model or self.model
                 )
-                if handle.server is not None:
-                    self._stack.callback(handle.server.stop)
+                self._stack.callback(handle.close)
                 self._llms[model] = handle
                 if model is None:
                     self.llm = handle

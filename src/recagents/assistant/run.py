@@ -92,8 +92,7 @@ class Assistant:
             stack.callback(services.close)
             if llm is None:
                 llm = make_chat_model(settings, provider=provider, model=model)
-                if llm.server is not None:
-                    stack.callback(llm.server.stop)
+                stack.callback(llm.close)
             saver = stack.enter_context(open_checkpointer(settings.sqlalchemy_url))
             config = AssistantConfig.load(settings, recommend_engine=engine)
             demos = DemoBank.load(Embedder(threads=settings.torch_threads))

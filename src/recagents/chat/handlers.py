@@ -133,7 +133,7 @@ async def _settings_update(values: dict) -> None:
 
 
 def _assistant_for(res: AppResources, chosen: dict):
-    models, default_model = _model_choices(res)
+    _, default_model = _model_choices(res)
     model = chosen.get("model")
     mode = chosen.get("mode")
     return res.assistant(
@@ -178,7 +178,6 @@ async def _on_message(message: cl.Message) -> None:
 
     worker = loop.run_in_executor(None, work)
     view: TurnView | None = None
-    failed = False
     while True:
         kind, payload = await queue.get()
         if kind == "end":
@@ -186,7 +185,6 @@ async def _on_message(message: cl.Message) -> None:
         if kind == "ready":
             view = TurnView(res.services, payload.context.title_index)
         elif kind == "error":
-            failed = True
             await (view.fail(_polite(payload)) if view else cl.Message(_polite(payload)).send())
         elif kind == "result" and view is not None:
             await view.finish(payload)
@@ -196,5 +194,3 @@ async def _on_message(message: cl.Message) -> None:
             except Exception:  # a display problem must not lose the answer
                 log.exception("could not show %s", kind)
     await worker
-    if not failed and cl.context.session.thread_id:
-        cl.user_session.set("turns", (cl.user_session.get("turns") or 0) + 1)

@@ -35,10 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from tqdm import tqdm
 
-from recagents.agents.config import AgentsConfig, tuned_config_path
+from recagents.agents.config import AgentsConfig, write_fusion_weight
 from recagents.agents.fusion import fuse
 from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
@@ -281,22 +280,6 @@ def tune_fusion_weight(
         "chosen": chosen,
         "llm_calls": calls,
     }
-
-
-def write_fusion_weight(settings, weight: float, info: dict) -> Path:
-    """Set ``ranker.fusion_weight`` in ``<data_dir>/agents.yaml`` (other keys there are kept)."""
-    path = tuned_config_path(settings)
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    data = data if isinstance(data, dict) else {}
-    data.setdefault("ranker", {})["fusion_weight"] = float(weight)
-    head = (
-        "# Tuned agent knobs: override <config_dir>/agents.yaml key by key (delete to go back).\n"
-        f"# ranker.fusion_weight: `recagents eval ranking --tune`, {info.get('metric')}, "
-        f"{len(info.get('users', []))} users, model {info.get('model')}.\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(head + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
 
 
 # --- scoring -------------------------------------------------------------------------------------

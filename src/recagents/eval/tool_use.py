@@ -107,8 +107,7 @@ def open_assistant(
 
     with ExitStack() as stack:
         llm = make_chat_model(settings, provider=provider, model=model)
-        if llm.server is not None:
-            stack.callback(llm.server.stop)
+        stack.callback(llm.close)
         services = ServiceContext.from_settings(settings)
         stack.callback(services.close)
         config = AssistantConfig.load(settings, recommend_engine=engine)

@@ -60,6 +60,11 @@ class LLMHandle:
         if self.server is not None and not self.server.healthy():
             self.server.start()
 
+    def close(self) -> None:
+        """Stop the embedded server this handle started (nothing for a remote backend)."""
+        if self.server is not None:
+            self.server.stop()
+
     def describe(self) -> dict:
         return {
             "backend": self.backend,
