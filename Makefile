@@ -5,7 +5,7 @@
 # reinstalls nothing.
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint bench bench-arag bench-assistant bench-api bench-chat
+.PHONY: run test install lint bench bench-engines bench-arag bench-assistant bench-api bench-chat
 run:
 	scripts/install.sh --llm
 	.venv/bin/python app_main.py $(ARGS)
@@ -25,6 +25,11 @@ bench:
 	scripts/install.sh --dev
 	.venv/bin/python bench/bench_bpr.py && .venv/bin/python bench/bench_topk.py && \
 	.venv/bin/python bench/bench_vectors.py && .venv/bin/python bench/bench_tools.py
+
+# Every shipped engine (BPR, LightGCN, EASE, ItemKNN, MultiVAE) on all 943 test users, same split,
+# with CIs; trains the ones without a checkpoint first (~6 min on 2 cores), report + plots in data/reports/
+bench-engines:
+	.venv/bin/recagents eval ranking --no-llm --users 943 --engines $(ARGS)
 
 # ARAG on the local 0.5B and 1.5B (long on 2 cores: minutes per recommendation); ARGS passes flags
 bench-arag:

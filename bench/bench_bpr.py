@@ -68,7 +68,7 @@ def main() -> None:
 
     test, pop = metrics["test"], metrics["popularity_test"]
     per_epoch = metrics["train_seconds"] / max(1, metrics["epochs_run"])
-    print(f"config: {settings.bpr_config}  overrides: {dict(args.set) or '-'}")
+    print(f"config: {settings.recbole_config}  overrides: {dict(args.set) or '-'}")
     print(
         f"{'metric':<12}{'BPR test':>10}{'published':>11}{'goal':>8}{'Pop test':>10}{'BPR valid':>11}"
     )

@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from recagents.settings import DEFAULT_CONFIG_DIR, Settings
+from recagents.settings import DEFAULT_CONFIG_DIR, ENGINES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_TOOLS = {"pytest", "ruff", "matplotlib", "playwright", "schemathesis"}
@@ -56,12 +56,19 @@ def test_constraints_lock_every_declared_pin():
 
 
 def test_yaml_defaults_ship_inside_the_package():
-    packaged = importlib.resources.files("recagents") / "configs" / "bpr.yaml"
+    packaged = importlib.resources.files("recagents") / "configs" / "recbole.yaml"
     assert packaged.is_file()
-    assert Path(str(packaged)) == DEFAULT_CONFIG_DIR / "bpr.yaml"
+    assert Path(str(packaged)) == DEFAULT_CONFIG_DIR / "recbole.yaml"
+    for engine in ENGINES:  # every shipped engine has its YAML in the package
+        assert (
+            (importlib.resources.files("recagents") / "configs" / "engines")
+            .joinpath(f"{engine.lower()}.yaml")
+            .is_file()
+        )
     settings = Settings(_env_file=None)
-    assert settings.config_dir == DEFAULT_CONFIG_DIR and Path(settings.bpr_config).is_file()
+    assert settings.config_dir == DEFAULT_CONFIG_DIR and Path(settings.recbole_config).is_file()
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "configs/*.yaml" in package_data["package-data"]["recagents"]
+    assert "configs/engines/*.yaml" in package_data["package-data"]["recagents"]
     assert "assistant/*.yaml" in package_data["package-data"]["recagents"]  # demonstrations
     assert not (ROOT / "configs").exists()  # one copy, inside the package

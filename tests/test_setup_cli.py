@@ -16,7 +16,7 @@ import yaml
 from recagents.settings import DEFAULT_CONFIG_DIR
 
 pytestmark = pytest.mark.slow
-STEP_NAMES = ("enrichment", "metadata", "bpr", "vectors")
+STEP_NAMES = ("enrichment", "metadata", "recommender", "vectors")
 
 
 def recagents(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -41,16 +41,16 @@ def last_json(stdout: str) -> dict:
 def env(tmp_path_factory, enrichment_file) -> dict:
     data_dir = tmp_path_factory.mktemp("app") / "data"
     data_dir.mkdir()
-    config = yaml.safe_load((DEFAULT_CONFIG_DIR / "bpr.yaml").read_text())
+    config = yaml.safe_load((DEFAULT_CONFIG_DIR / "recbole.yaml").read_text())
     config["epochs"] = 8
-    short = data_dir.parent / "bpr-short.yaml"
+    short = data_dir.parent / "recbole-short.yaml"
     short.write_text(yaml.safe_dump(config))
     dropped = ("RECAGENTS_", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     keep = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     return keep | {
         "RECAGENTS_DATA_DIR": str(data_dir),
         "RECAGENTS_ENRICHMENT_PATH": str(enrichment_file),
-        "RECAGENTS_BPR_CONFIG": str(short),
+        "RECAGENTS_RECBOLE_CONFIG": str(short),
     }  # no HF_HUB_OFFLINE: the embedding model loads from the wheel's folder without it
 
 
@@ -79,12 +79,17 @@ def test_setup_terminal_output_is_bars_and_one_line_per_step(first_setup, env):
 
 
 def test_status_reports_what_is_built(env, built):
-    assert [s["name"] for s in built["steps"]] == ["enrichment", "metadata", "bpr", "vectors"]
+    assert [s["name"] for s in built["steps"]] == [
+        "enrichment",
+        "metadata",
+        "recommender",
+        "vectors",
+    ]
     assert all(s["done"] for s in built["steps"])
     status = last_json(recagents(env, "status", "--json").stdout)
     assert status["items"] == 1682 and status["users"] == 943 and status["ratings"] == 100_000
     assert status["vectors"] == 1682
-    test = status["bpr"]["test"]
+    test = status["recommender"]["test"]
     assert 0 < test["ndcg@10"] < 1 and 0 < test["recall@10"] < 1
     assert status["enrichment"] == "setting" and status["ready"] is True
     split = status["split"]  # RecBole's split, saved beside the checkpoint
@@ -97,24 +102,24 @@ def test_status_reports_what_is_built(env, built):
 def test_second_setup_skips_finished_steps(env, built):
     again = last_json(recagents(env, "setup", "--json").stdout)
     steps = {s["name"]: s for s in again["steps"]}
-    assert not steps["metadata"]["done"] and not steps["bpr"]["done"]
+    assert not steps["metadata"]["done"] and not steps["recommender"]["done"]
     assert not steps["vectors"]["done"]
 
 
-def test_changed_bpr_yaml_retrains_once(env, built):
-    short = Path(env["RECAGENTS_BPR_CONFIG"])
+def test_changed_recbole_yaml_retrains_once(env, built):
+    short = Path(env["RECAGENTS_RECBOLE_CONFIG"])
     original = short.read_text()
     config = yaml.safe_load(original)
     config["epochs"] = 3
     short.write_text(yaml.safe_dump(config))
     try:
-        changed = last_json(recagents(env, "setup", "--step", "bpr", "--json").stdout)
-        assert [(s["name"], s["done"]) for s in changed["steps"]] == [("bpr", True)]
-        again = last_json(recagents(env, "setup", "--step", "bpr", "--json").stdout)
-        assert [(s["name"], s["done"]) for s in again["steps"]] == [("bpr", False)]
+        changed = last_json(recagents(env, "setup", "--step", "recommender", "--json").stdout)
+        assert [(s["name"], s["done"]) for s in changed["steps"]] == [("recommender", True)]
+        again = last_json(recagents(env, "setup", "--step", "recommender", "--json").stdout)
+        assert [(s["name"], s["done"]) for s in again["steps"]] == [("recommender", False)]
     finally:
         short.write_text(original)
-        recagents(env, "setup", "--step", "bpr")  # back to the module's model
+        recagents(env, "setup", "--step", "recommender")  # back to the module's model
 
 
 def test_status_while_the_app_holds_the_vectors(env, built):

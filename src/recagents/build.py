@@ -1,12 +1,14 @@
 """`recagents setup`: build every store and model, skipping finished steps.
 
-Steps: enrichment → metadata store → BPR → vector index. Each step is idempotent and checks
-whether its output is already up to date; ``force`` redoes it. Heavy libraries (torch, RecBole,
-sentence-transformers) are imported inside the steps that need them, so ``status`` stays quick.
+Steps: enrichment → metadata store → recommender (the active engine, BPR by default) → vector
+index. Each step is idempotent and checks whether its output is already up to date; ``force``
+redoes it. Heavy libraries (torch, RecBole, sentence-transformers) are imported inside the steps
+that need them, so ``status`` stays quick.
 
-BPR counts as up to date when its checkpoint and metrics exist AND were trained from the same
-BPR YAML (content fingerprint in ``<data_dir>/bpr/config.sha256``, written after each training
-run, like the metadata load's fingerprint): editing ``bpr.yaml`` makes the next setup retrain.
+An engine counts as up to date when its checkpoint and metrics exist AND were trained from the
+same YAMLs (content fingerprint in ``<data_dir>/<engine>/config.sha256``, written after each
+training run, like the metadata load's fingerprint): editing ``recbole.yaml`` or
+``engines/<engine>.yaml`` makes the next setup retrain.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from recagents.data.catalog import build_catalog
 from recagents.data.enrichment import parse_enrichment, resolve_enrichment
 from recagents.data.movielens import load_ratings, load_users
 from recagents.errors import DataError
-from recagents.settings import Settings
+from recagents.settings import Settings, engine_name
 
 log = logging.getLogger(__name__)
 
-STEPS = ("enrichment", "metadata", "bpr", "vectors")
+STEPS = ("enrichment", "metadata", "recommender", "vectors")
 
 
 @dataclass
@@ -73,58 +75,77 @@ def load_catalog(settings: Settings, *, allow_download: bool = True) -> tuple[li
     return build_catalog(enrichment), source.origin
 
 
-# --- BPR: retrain when the YAML (or the overrides) it was trained from changed ------------------
-BPR_FINGERPRINT_NAME = "config.sha256"
+# --- the engine: retrain when the YAMLs (or the overrides) it was trained from changed ----------
+FINGERPRINT_NAME = "config.sha256"
 
 
-def bpr_fingerprint_path(settings: Settings) -> Path:
-    return settings.checkpoint_dir / BPR_FINGERPRINT_NAME
+def fingerprint_path(settings: Settings, engine: str | None = None) -> Path:
+    return settings.engine_dir(engine or settings.recommender) / FINGERPRINT_NAME
 
 
-def bpr_fingerprint(settings: Settings, overrides: Mapping[str, Any] | None = None) -> str:
-    """sha256 of the BPR YAML's content plus any overrides (``recagents train --epochs``)."""
-    config = Path(settings.bpr_config)
-    try:
-        digest = hashlib.sha256(config.read_bytes())
-    except OSError as exc:
-        raise DataError(f"BPR config {config} not found; set RECAGENTS_BPR_CONFIG.") from exc
+def engine_fingerprint(
+    settings: Settings, engine: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> str:
+    """sha256 of the engine's name, checkpoint format, YAMLs' content and any overrides
+    (``recagents train --epochs``)."""
+    from recagents.recommender.train import CHECKPOINT_FORMAT, config_files
+
+    name = engine_name(engine or settings.recommender)
+    digest = hashlib.sha256(f"{name}\n{CHECKPOINT_FORMAT}\n".encode())
+    for path in config_files(settings, name):
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise DataError(f"config {path} cannot be read ({exc}).") from exc
     if overrides:
         digest.update(json.dumps(dict(overrides), sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
-def bpr_is_built(settings: Settings) -> bool:
+def engine_is_built(settings: Settings, engine: str | None = None) -> bool:
     from recagents.recommender.train import checkpoint_path, metrics_path
 
-    return checkpoint_path(settings).is_file() and metrics_path(settings).is_file()
+    return checkpoint_path(settings, engine).is_file() and metrics_path(settings, engine).is_file()
 
 
-def bpr_stale_reason(settings: Settings) -> str | None:
-    """Why BPR must be (re)trained, or None when its checkpoint matches the current YAML."""
-    if not bpr_is_built(settings):
+def engine_stale_reason(settings: Settings, engine: str | None = None) -> str | None:
+    """Why the engine must be (re)trained, or None when its checkpoint matches its YAMLs."""
+    if not engine_is_built(settings, engine):
         return "no checkpoint"
     try:
-        recorded = bpr_fingerprint_path(settings).read_text().strip()
+        recorded = fingerprint_path(settings, engine).read_text().strip()
     except OSError:
         return "checkpoint of unknown config"
-    if recorded != bpr_fingerprint(settings):
-        return f"{Path(settings.bpr_config).name} changed since the last training"
+    if recorded != engine_fingerprint(settings, engine):
+        return "its YAML changed since the last training"
     return None
 
 
 def train_and_record(
     settings: Settings,
+    engine: str | None = None,
     *,
     overrides: Mapping[str, Any] | None = None,
     show_progress: bool = True,
 ) -> dict:
-    """Train BPR (``recommender.train.train_bpr``) and record the config fingerprint beside it."""
-    from recagents.recommender.train import train_bpr
+    """Train the engine (``recommender.train.train_engine``; default: the active one) and
+    record the config fingerprint beside it."""
+    from recagents.recommender.train import train_engine
 
-    fingerprint = bpr_fingerprint(settings, overrides)
-    metrics = train_bpr(settings, overrides=overrides, show_progress=show_progress)
-    bpr_fingerprint_path(settings).write_text(fingerprint + "\n")
+    fingerprint = engine_fingerprint(settings, engine, overrides)
+    metrics = train_engine(settings, engine, overrides=overrides, show_progress=show_progress)
+    fingerprint_path(settings, engine).write_text(fingerprint + "\n")
     return metrics
+
+
+def ensure_engine(settings: Settings, engine: str, *, show_progress: bool = True) -> bool:
+    """Train ``engine`` if it has no checkpoint matching its YAMLs; True when it trained."""
+    reason = engine_stale_reason(settings, engine)
+    if reason is None:
+        return False
+    log.info("training %s: %s", engine_name(engine), reason)
+    train_and_record(settings, engine, show_progress=show_progress)
+    return True
 
 
 def run_setup(
@@ -173,15 +194,18 @@ def run_setup(
             f"{rows['people']} people ({settings.display_database_url})"
         )
 
-    def bpr():
-        reason = bpr_stale_reason(settings)
+    def recommender():
+        name = settings.recommender
+        reason = engine_stale_reason(settings)
         if reason is None and not force:
-            return False, f"checkpoint in {settings.checkpoint_dir} matches {settings.bpr_config}"
+            return False, f"{name} checkpoint in {settings.checkpoint_dir} matches its YAMLs"
         if reason is not None and reason != "no checkpoint":
-            log.info("retraining BPR: %s", reason)
+            log.info("retraining %s: %s", name, reason)
         metrics = train_and_record(settings)
         test = metrics["test"]
-        return True, f"test ndcg@10={test['ndcg@10']:.4f} recall@10={test['recall@10']:.4f}"
+        return True, (
+            f"{name}: test ndcg@10={test['ndcg@10']:.4f} recall@10={test['recall@10']:.4f}"
+        )
 
     def vectors():
         from recagents.stores.vectors import VectorStore
@@ -196,7 +220,12 @@ def run_setup(
             f"{result.embedded} embedded, {result.reused} unchanged, {result.deleted} deleted"
         )
 
-    actions = {"enrichment": enrichment, "metadata": metadata, "bpr": bpr, "vectors": vectors}
+    actions = {
+        "enrichment": enrichment,
+        "metadata": metadata,
+        "recommender": recommender,
+        "vectors": vectors,
+    }
     for name in STEPS:
         if name in steps or (name == "enrichment" and {"metadata", "vectors"} & set(steps)):
             report.steps.append(_timed(name, actions[name], on_step))

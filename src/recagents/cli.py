@@ -39,11 +39,14 @@ def setup(
     force: Annotated[bool, typer.Option(help="Rebuild every step even if up to date.")] = False,
     step: Annotated[
         list[str] | None,
-        typer.Option(help="Only these steps (enrichment, metadata, bpr, vectors); repeatable."),
+        typer.Option(
+            help="Only these steps (enrichment, metadata, recommender, vectors); repeatable."
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Build everything: enrichment, metadata store, BPR, vector index (skips finished steps).
+    """Build everything: enrichment, metadata store, the recommender engine (BPR unless
+    RECAGENTS_RECOMMENDER names another), vector index (skips finished steps).
 
     Progress bars and one summary line per step go to stderr; ``--json`` prints the report as
     the last stdout line.
@@ -65,17 +68,37 @@ def setup(
 
 @app.command()
 def train(
-    epochs: Annotated[int | None, typer.Option(help="Override the epochs of the BPR YAML.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="RecBole general recommender to train: BPR, LightGCN, EASE, ItemKNN, MultiVAE "
+            "or any other RecBole class name. Default: the active engine (RECAGENTS_RECOMMENDER)."
+        ),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the epochs of the YAML.")] = None,
 ) -> None:
-    """Train BPR from the BPR YAML (always retrains); metrics saved beside the checkpoint.
+    """Train an engine from configs/recbole.yaml + configs/engines/<model>.yaml (always
+    retrains); checkpoint, metrics and split in ``<data_dir>/<model>/``.
 
-    RecBole's own log lines go to ``<data_dir>/bpr/logs/``; the terminal shows the epoch bar.
-    A run with ``--epochs`` is recorded as such: the next ``setup`` retrains from the YAML.
+    RecBole's own log lines go to ``<data_dir>/<model>/logs/``; the terminal shows the epoch
+    bar. A run with ``--epochs`` is recorded as such: the next ``setup`` retrains from the YAML.
+    Training does not switch engines: set RECAGENTS_RECOMMENDER=<model> to rank with it.
     """
     from recagents.build import train_and_record
+    from recagents.settings import engine_name
 
-    metrics = train_and_record(get_settings(), overrides={"epochs": epochs} if epochs else None)
-    emit_json({"test": metrics["test"], "best_epoch": metrics.get("best_epoch")})
+    settings = get_settings()
+    name = engine_name(model or settings.recommender)
+    metrics = train_and_record(settings, name, overrides={"epochs": epochs} if epochs else None)
+    emit_json(
+        {
+            "model": name,
+            "test": metrics["test"],
+            "best_epoch": metrics.get("best_epoch"),
+            "train_seconds": metrics.get("train_seconds"),
+            "active": name == settings.recommender,
+        }
+    )
 
 
 @app.command()
@@ -99,7 +122,7 @@ def status(
         bool, typer.Option("--json", help="One JSON object on the last line.")
     ] = False,
 ) -> None:
-    """What is built: counts from the stores, vectors, BPR test metrics."""
+    """What is built: counts from the stores, vectors, the engine's test metrics."""
     from recagents.status import collect_status
 
     result = collect_status(get_settings())

@@ -109,6 +109,21 @@ def ranking(
         bool,
         typer.Option("--no-ablations", help="Skip ARAG without NLI / without Context Summary."),
     ] = False,
+    engines: Annotated[
+        bool,
+        typer.Option(
+            "--engines",
+            help="Also rank with every shipped engine (LightGCN, EASE, ItemKNN, MultiVAE) on "
+            "the same split, training the ones without a checkpoint.",
+        ),
+    ] = False,
+    engine_list: Annotated[
+        str | None,
+        typer.Option(
+            "--engine-list",
+            help="Comma-separated RecBole engines to compare instead of all (implies --engines).",
+        ),
+    ] = None,
     tune: Annotated[
         bool,
         typer.Option(
@@ -131,6 +146,7 @@ def ranking(
 ) -> None:
     """Offline ranking evaluation on the holdout=test view (metrics with bootstrap CIs)."""
     from recagents.cli_output import echo_err
+    from recagents.eval.engines import parse_engines
     from recagents.eval.ranking import RankingOptions, run_ranking
     from recagents.eval.report import headline, write_report
     from recagents.services import ServiceContext
@@ -140,6 +156,7 @@ def ranking(
     options = RankingOptions(
         users=users, seed=seed, k=k, resamples=resamples, llm=not no_llm,
         ablations=not no_ablations, tune=tune, cache_path=cache,
+        engines=parse_engines(engine_list or ("all" if engines else None)),
     )  # fmt: skip
     services = ServiceContext.from_settings(settings, holdout="test")
     llm = None

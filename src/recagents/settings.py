@@ -38,6 +38,17 @@ ENRICHMENT_URL = (
 ENRICHMENT_SHA256 = "5ab20ce67c6806741e3c1c21c9470d0d5933a3094cb6187b5de010257e315070"
 
 
+# RecBole general recommenders with a shipped YAML (configs/engines/); any other RecBole general
+# recommender can be named by its class name.
+ENGINES = ("BPR", "LightGCN", "EASE", "ItemKNN", "MultiVAE")
+
+
+def engine_name(name: str) -> str:
+    """The RecBole class name of an engine: case-insensitive for the shipped ones."""
+    name = str(name).strip()
+    return {e.lower(): e for e in ENGINES}.get(name.lower(), name)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RECAGENTS_",
@@ -96,8 +107,22 @@ class Settings(BaseSettings):
     )
 
     # --- recommender -------------------------------------------------------------------
-    bpr_config: Path | None = Field(
-        default=None, description="BPR YAML. Default: <config_dir>/bpr.yaml."
+    recommender: str = Field(
+        default="BPR",
+        description="The active recommender engine: any RecBole general recommender "
+        f"({', '.join(ENGINES)} have a YAML in <config_dir>/engines/). Trained by "
+        "`recagents train --model NAME`; the services, tools, agents, assistant, chat and API "
+        "all rank with it.",
+    )
+    recbole_config: Path | None = Field(
+        default=None,
+        description="RecBole YAML every engine shares (dataset, split, seed, training loop). "
+        "Default: <config_dir>/recbole.yaml.",
+    )
+    engine_config_dir: Path | None = Field(
+        default=None,
+        description="Folder of the engines' own YAMLs (<name lowercased>.yaml, layered over "
+        "recbole_config). Default: <config_dir>/engines.",
     )
     holdout: Literal["none", "valid", "test"] = Field(
         default="none",
@@ -190,8 +215,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:
         self.data_dir = Path(self.data_dir).expanduser().resolve()
-        if self.bpr_config is None:
-            self.bpr_config = Path(self.config_dir) / "bpr.yaml"
+        if self.recbole_config is None:
+            self.recbole_config = Path(self.config_dir) / "recbole.yaml"
+        if self.engine_config_dir is None:
+            self.engine_config_dir = Path(self.config_dir) / "engines"
+        self.recommender = engine_name(self.recommender)
         return self
 
     # --- derived paths -----------------------------------------------------------------
@@ -221,7 +249,16 @@ class Settings(BaseSettings):
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.data_dir / "bpr"
+        """Where the active engine's checkpoint, metrics and split live."""
+        return self.engine_dir(self.recommender)
+
+    def engine_dir(self, engine: str) -> Path:
+        """``<data_dir>/<engine lowercased>`` (``data/bpr`` for BPR)."""
+        return self.data_dir / engine_name(engine).lower()
+
+    def engine_config(self, engine: str) -> Path:
+        """The engine's own YAML (may not exist: RecBole's defaults then apply)."""
+        return Path(self.engine_config_dir) / f"{engine_name(engine).lower()}.yaml"
 
     @property
     def models_dir(self) -> Path:

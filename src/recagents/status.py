@@ -42,13 +42,13 @@ def _vectors(settings: Settings) -> int | str:
         store.close()
 
 
-def _bpr(settings: Settings) -> dict | None:
+def _recommender(settings: Settings) -> dict | None:
     from recagents.recommender.train import read_metrics
 
     metrics = read_metrics(settings)
     if metrics is None:
         return None
-    keys = ("test", "valid", "best_epoch", "train_seconds", "popularity_test")
+    keys = ("model", "test", "valid", "best_epoch", "train_seconds", "popularity_test")
     return {k: metrics.get(k) for k in keys}
 
 
@@ -70,7 +70,7 @@ def collect_status(settings: Settings) -> dict:
         "users": None,
         "ratings": None,
         "vectors": None,
-        "bpr": None,
+        "recommender": None,
         "split": None,
         "enrichment": None,
         "database": settings.display_database_url,
@@ -90,12 +90,15 @@ def collect_status(settings: Settings) -> dict:
     except RecagentsError as exc:
         status["errors"]["vectors"] = str(exc)
     try:
-        status["bpr"] = _bpr(settings)
-        if status["bpr"] is None:
-            status["errors"]["bpr"] = "no trained BPR: run `recagents setup` (or `recagents train`)"
+        status["recommender"] = _recommender(settings)
+        if status["recommender"] is None:
+            status["errors"]["recommender"] = (
+                f"no trained {settings.recommender}: run `recagents setup` "
+                f"(or `recagents train --model {settings.recommender}`)"
+            )
     except RecagentsError as exc:
-        status["errors"]["bpr"] = str(exc)
-    if status["bpr"] is not None:  # no BPR: the same missing step, said once
+        status["errors"]["recommender"] = str(exc)
+    if status["recommender"] is not None:  # no engine: the same missing step, said once
         try:
             status["split"] = _split(settings)
         except RecagentsError as exc:

@@ -12,7 +12,8 @@ import yaml
 from recagents.recommender import compat
 from recagents.settings import DEFAULT_CONFIG_DIR
 
-BPR_YAML = DEFAULT_CONFIG_DIR / "bpr.yaml"
+SHARED_YAML = DEFAULT_CONFIG_DIR / "recbole.yaml"
+BPR_YAML = DEFAULT_CONFIG_DIR / "engines" / "bpr.yaml"
 
 
 def test_numpy_aliases_are_restored():
@@ -30,9 +31,10 @@ def test_argv_guard_hides_and_restores_arguments(monkeypatch):
 def test_build_config_ignores_argv_and_keeps_environment(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["prog", "--embedding_size=7"])
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "sentinel")
-    config = compat.build_config("BPR", BPR_YAML, {"learning_rate": 0.01})
+    config = compat.build_config("BPR", [SHARED_YAML, BPR_YAML], {"learning_rate": 0.01})
     assert config["embedding_size"] == yaml.safe_load(BPR_YAML.read_text())["embedding_size"]
-    assert config["learning_rate"] == 0.01
+    assert config["learning_rate"] == 0.01  # config_dict beats the YAMLs
+    assert config["seed"] == yaml.safe_load(SHARED_YAML.read_text())["seed"]
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "sentinel"
 
 

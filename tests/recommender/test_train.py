@@ -64,8 +64,9 @@ def test_checkpoint_logs_and_events_live_under_the_checkpoint_dir(bpr_run):
 
 def test_exported_checkpoint_loads_without_unpickling_code(bpr_run):
     state = torch.load(checkpoint_path(bpr_run.settings), weights_only=True)
-    assert state["user_embedding"].shape[0] == len(state["user_ids"]) == 944
-    assert state["item_embedding"].shape[0] == len(state["item_ids"]) == 1683
+    assert state["model"] == "BPR"
+    assert state["scores"].shape == (len(state["user_ids"]), len(state["item_ids"])) == (944, 1683)
+    assert state["item_vectors"].shape == (1683, bpr_run.metrics["config"]["embedding_size"])
     assert state["interactions"].shape == (100_000, 2)
 
 

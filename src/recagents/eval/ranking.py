@@ -4,8 +4,10 @@ The agents and every service see train + valid only; the user's test items are t
 Methods (a ranked list per sampled user):
 
 - ``popularity``: most-rated visible items the user has not rated; ``bpr``: BPR's full ranking
-  with train + valid masked (RecBole's full-sort test protocol); ``swing``: favourites of the 20
-  most Swing-similar users (user-based Swing on the visible ratings).
+  with train + valid masked (RecBole's full-sort test protocol; always BPR, whichever engine is
+  active); ``swing``: favourites of the 20 most Swing-similar users (user-based Swing on the
+  visible ratings); with ``--engines``, one row per engine (``ease``, ``lightgcn``, …; see
+  ``eval/engines.py``).
 - ``pool``: the ARAG retrieval pool in its own (base) order — no LLM.
 - ``arag_llm``: the Item Ranker's order (filled from the base order), fusion weight 1.0 — the
   paper's ARAG; ``arag_fused``: the product's order, fused with the base order at the configured
@@ -43,10 +45,11 @@ from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
 from recagents.errors import EmptyResultError, InvalidArgumentError
 from recagents.eval.bootstrap import mean_ci, paired_diff, resample_indices
+from recagents.eval.engines import built_engine, recbole_check, run_engines
 from recagents.eval.llm_cache import SQLiteLLMCache, cached_handle
-from recagents.eval.metrics import METRICS, mean_metrics
+from recagents.eval.metrics import METRICS
 from recagents.recommender.split import Split
-from recagents.recommender.train import read_metrics, split_path
+from recagents.recommender.train import split_path
 from recagents.services.context import ServiceContext
 from recagents.services.requests import FavouritesRequest
 from recagents.services.social import similar_users_favourites
@@ -70,6 +73,7 @@ class RankingOptions:
     tune: bool = False
     grid: tuple[float, ...] = TUNE_GRID
     swing_users: int = 20
+    engines: tuple[str, ...] = ()  # RecBole engines compared beside BPR (eval/engines.py)
     cache_path: Path | None = None
     progress: bool = True
 
@@ -149,8 +153,9 @@ def run_baselines(ctx: ServiceContext, run: RankingRun, opts: RankingOptions, cu
     run.rankings["popularity"] = popular
     _timed(run, "popularity", started)
 
+    bpr = rec if rec.model == "BPR" else built_engine(ctx.settings, "BPR")[0]
     started = time.perf_counter()
-    tops = rec.top_k_all_users(k=cut, view=view)
+    tops = bpr.top_k_all_users(k=cut, view=view)
     run.rankings["bpr"] = {u: tops[u].item_ids for u in run.users}
     _timed(run, "bpr", started)
 
@@ -328,20 +333,9 @@ def score(run: RankingRun, resamples: int, seed: int) -> tuple[dict, dict]:
 
 def bpr_check(ctx: ServiceContext, targets: dict[int, set[int]]) -> dict[str, Any]:
     """BPR over EVERY test user with our metrics vs RecBole's test numbers in metrics.json."""
-    tops = ctx.get_recommender().top_k_all_users(k=10, view=ctx.view)
-    users = [u for u, t in targets.items() if t]
-    ours = mean_metrics({u: tops[u].item_ids for u in users}, targets, ks=(10,))
-    saved = read_metrics(ctx.settings) or {}
-    recbole = saved.get("test", {})
-    return {
-        "users": len(users),
-        "ours": {k: round(v, 4) for k, v in ours.items()},
-        "recbole": {k: recbole[k] for k in ours if k in recbole},
-        "max_abs_diff": max(
-            (abs(ours[k] - recbole[k]) for k in ours if k in recbole), default=None
-        ),
-        "same_model": saved.get("trained_at") == ctx.get_recommender().trained_at,
-    }
+    rec = ctx.get_recommender()
+    bpr = rec if rec.model == "BPR" else built_engine(ctx.settings, "BPR")[0]
+    return recbole_check(bpr, ctx.settings, ctx.view, targets)
 
 
 def run_ranking(
@@ -363,7 +357,7 @@ def run_ranking(
     targets = Split.load(split_path(settings)).per_user("test")
     run = RankingRun(sample_users(targets, options.users, options.seed), targets)
     k = min(options.k, config.retrieval.pool_size)
-    report: dict[str, Any] = {"tuning": None, "model": None}
+    report: dict[str, Any] = {"tuning": None, "model": None, "engine": settings.recommender}
     cache = None
     if options.llm or options.tune:
         if llm is None:
@@ -386,6 +380,14 @@ def run_ranking(
             if on_tuned:
                 on_tuned(tuning)
         run_baselines(test_ctx, run, options, cut=10)
+        if options.engines:
+            rankings, seconds, engine_checks = run_engines(
+                settings, options.engines, users=run.users, view=test_ctx.view,
+                targets=targets, progress=options.progress,
+            )  # fmt: skip
+            run.rankings.update(rankings)
+            run.seconds.update(seconds)
+            run.checks["engines_vs_recbole"] = engine_checks
         run_pool(test_ctx, run, config, k, options.progress)
         if options.llm:
             run_arag(test_ctx, run, llm, cache, config, options, k)

@@ -50,24 +50,42 @@ def restore_numpy_aliases() -> None:
             setattr(np, alias, getattr(np, target))
 
 
+def restore_dok_update() -> None:
+    """Give scipy's ``dok_matrix`` back ``_update`` (a bulk dict update, removed in scipy 1.12),
+    which RecBole 1.2.1's graph models (LightGCN, NGCF, GCMC, NCL, SpectralCF) call to build
+    their adjacency matrix. Idempotent; no-op where scipy still has it."""
+    import scipy.sparse as sp
+
+    if hasattr(sp.dok_matrix, "_update"):
+        return
+
+    def _update(self: Any, data: Mapping[Any, Any]) -> None:
+        self._dict.update(data)
+
+    sp.dok_matrix._update = _update
+
+
 _recbole: SimpleNamespace | None = None
 
 
 def import_recbole() -> SimpleNamespace:
     """Import the RecBole parts recagents uses, after the numpy shims; cached.
 
-    Returns a namespace with ``Config, create_dataset, data_preparation, get_model,
-    get_trainer, init_seed, set_color``.
+    Returns a namespace with ``Config, Interaction, create_dataset, data_preparation,
+    get_model, get_trainer, init_seed, set_color``.
     """
     global _recbole
     if _recbole is None:
         restore_numpy_aliases()
+        restore_dok_update()
         from recbole.config import Config
         from recbole.data import create_dataset, data_preparation
+        from recbole.data.interaction import Interaction
         from recbole.utils import get_model, get_trainer, init_seed, set_color
 
         _recbole = SimpleNamespace(
             Config=Config,
+            Interaction=Interaction,
             create_dataset=create_dataset,
             data_preparation=data_preparation,
             get_model=get_model,
@@ -94,9 +112,12 @@ def argv_guard() -> Iterator[None]:
 
 
 def build_config(
-    model: str, config_file: Path | str, config_dict: Mapping[str, Any] | None = None
+    model: str,
+    config_files: Path | str | list[Path | str],
+    config_dict: Mapping[str, Any] | None = None,
 ) -> Any:
-    """A RecBole ``Config`` from one YAML file plus overrides, without side effects.
+    """A RecBole ``Config`` from YAML files (later ones win) plus overrides, without side
+    effects.
 
     ``sys.argv`` is hidden and ``CUDA_VISIBLE_DEVICES`` (which RecBole overwrites with its
     ``gpu_id``) is restored afterwards, so building a config changes nothing process-wide.
@@ -107,7 +128,10 @@ def build_config(
         with argv_guard():
             return rb.Config(
                 model=model,
-                config_file_list=[str(config_file)],
+                config_file_list=[
+                    str(f)
+                    for f in (config_files if isinstance(config_files, list) else [config_files])
+                ],
                 config_dict=dict(config_dict or {}),
             )
     finally:

@@ -1,8 +1,11 @@
-"""BPR inference: top-k per user with seen items masked, candidate restriction, scores.
+"""Engine inference: top-k per user with seen items masked, candidate restriction, scores.
 
-Load once with ``Recommender.load(settings)`` (or the cached ``get_recommender``): the whole
-user x item score matrix (943 x 1,683 floats, ~6 MB) is computed on load, so a request is a
-row copy, two masks and an ``argpartition``. All ids in and out are external MovieLens ids.
+Works for whichever engine is active (BPR by default; LightGCN, EASE, ItemKNN, MultiVAE, …):
+the checkpoint holds the engine's whole user x item score matrix (943 x 1,683 floats, ~6 MB),
+computed by RecBole at training time, so a request is a row copy, two masks and an
+``argpartition``, and nothing here imports RecBole. Load once with
+``Recommender.load(settings)`` (or the cached ``get_recommender``). All ids in and out are
+external MovieLens ids.
 
 A user-facing recommender must not suggest what the user already rated, so "seen" means all
 of the user's ratings in the full 100k data, not only the training split. Under an evaluation
@@ -33,9 +36,9 @@ from recagents.recommender.ranking import (
 )
 from recagents.recommender.split import HistoryView
 from recagents.recommender.train import CHECKPOINT_FORMAT, checkpoint_path, read_metrics
-from recagents.settings import MAX_K, Settings
+from recagents.settings import MAX_K, Settings, engine_name
 
-_REQUIRED = ("user_ids", "item_ids", "user_embedding", "item_embedding", "interactions")
+_REQUIRED = ("user_ids", "item_ids", "scores", "interactions")
 
 
 def _lookup(ext_ids: np.ndarray) -> np.ndarray:
@@ -45,28 +48,42 @@ def _lookup(ext_ids: np.ndarray) -> np.ndarray:
     return lookup
 
 
+def _profile_vectors(scores: np.ndarray) -> np.ndarray:
+    """Item vectors for engines without embeddings (EASE, ItemKNN, MultiVAE): each item's
+    column of scores over the users, centred and scaled to unit length, so fold-in ranks by
+    how alike the engine scores two items across users."""
+    finite = np.where(np.isfinite(scores), scores, 0.0)[1:].T.astype(np.float32)
+    finite -= finite.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(finite, axis=1, keepdims=True)
+    vectors = np.divide(finite, norms, out=np.zeros_like(finite), where=norms > 0)
+    vectors[0] = 0.0
+    return vectors
+
+
 class Recommender:
-    """A trained BPR model ready to rank. Build with :meth:`load`."""
+    """A trained engine ready to rank. Build with :meth:`load`."""
 
     def __init__(self, state: dict[str, Any], *, source: Path | None = None) -> None:
         missing = [key for key in _REQUIRED if key not in state]
         if state.get("format") != CHECKPOINT_FORMAT or missing:
             raise DataError(
-                f"{source or 'checkpoint'} is not a recagents BPR checkpoint "
+                f"{source or 'checkpoint'} is not a recagents engine checkpoint "
                 f"(format {state.get('format')!r}, missing {missing}); re-run `recagents train`."
             )
         self.source = source
+        self.model: str = str(state.get("model") or "BPR")
         self.trained_at: str | None = state.get("trained_at")
         self.user_ext = state["user_ids"].numpy().astype(np.int64)
         self.item_ext = state["item_ids"].numpy().astype(np.int64)
         self._user_lookup = _lookup(self.user_ext)
         self._item_lookup = _lookup(self.item_ext)
 
-        self._item_vectors = state["item_embedding"].float().numpy()
-        with torch.no_grad():
-            scores = state["user_embedding"].float() @ state["item_embedding"].float().T
-        self._scores = scores.numpy()
+        self._scores = state["scores"].float().numpy().copy()
         self._scores[:, 0] = -np.inf  # padding item
+        vectors = state.get("item_vectors")
+        self._item_vectors = (
+            vectors.float().numpy() if vectors is not None else _profile_vectors(self._scores)
+        )
 
         pairs = state["interactions"].numpy().astype(np.int64)
         seen = np.zeros(self._scores.shape, dtype=bool)
@@ -79,22 +96,25 @@ class Recommender:
 
     # --- construction ------------------------------------------------------------------
     @classmethod
-    def load(cls, settings: Settings) -> Recommender:
-        path = checkpoint_path(settings)
+    def load(cls, settings: Settings, engine: str | None = None) -> Recommender:
+        """The engine's checkpoint (default: the active engine, ``RECAGENTS_RECOMMENDER``)."""
+        name = engine_name(engine or settings.recommender)
+        path = checkpoint_path(settings, name)
         if not path.is_file():
-            raise NotBuiltError(
-                f"No BPR checkpoint at {path}: run `recagents setup` (or `recagents train`)."
-            )
+            how = "`recagents setup` (or `recagents train`)"
+            if name != "BPR":
+                how = f"`recagents train --model {name}`"
+            raise NotBuiltError(f"No {name} checkpoint at {path}: run {how}.")
         try:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:  # truncated file, wrong pickle, ...
             raise DataError(
-                f"BPR checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
-                "re-run `recagents train`."
+                f"{name} checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
+                f"re-run `recagents train --model {name}`."
             ) from exc
         recommender = cls(state, source=path)
-        metrics = read_metrics(settings)
-        # metrics.json is written right after bpr.pth; only trust the one of this checkpoint
+        metrics = read_metrics(settings, name)
+        # metrics.json is written right after the .pth; only trust the one of this checkpoint
         if metrics and metrics.get("trained_at") == recommender.trained_at:
             recommender.metrics = metrics
         return recommender
@@ -181,7 +201,7 @@ class Recommender:
 
     # --- ranking -----------------------------------------------------------------------
     def scores(self, user_id: Any, item_ids: Iterable[Any]) -> dict[int, float]:
-        """BPR scores (user · item embedding dot products) of the given items."""
+        """The engine's scores of the given items for the user (higher is better)."""
         row = self._user_row(user_id)
         if row <= 0:
             raise UnknownUserError(
@@ -227,7 +247,7 @@ class Recommender:
             restricted = np.full(len(scores), -np.inf, dtype=scores.dtype)
             restricted[allowed] = scores[allowed]
             scores = restricted
-        return TopK(uid, top_k_columns(scores, k, self.item_ext))
+        return TopK(uid, top_k_columns(scores, k, self.item_ext), model=self.model)
 
     def top_k_all_users(
         self, k: int = 10, exclude_seen: bool = True, view: HistoryView | None = None
@@ -251,23 +271,25 @@ class Recommender:
                 ScoredItem(int(i), float(s))
                 for i, s in zip(self.item_ext[best[r][finite]], best_scores[r][finite], strict=True)
             ]
-            result[uid] = TopK(uid, items)
+            result[uid] = TopK(uid, items, model=self.model)
         return result
 
 
-_cache: dict[tuple[str, int, int], Recommender] = {}
+_cache: dict[str, tuple[int, Recommender]] = {}
 _cache_lock = threading.Lock()
 
 
-def get_recommender(settings: Settings) -> Recommender:
-    """The process-wide ``Recommender`` for this checkpoint (reloaded when the file changes)."""
-    path = checkpoint_path(settings)
+def get_recommender(settings: Settings, engine: str | None = None) -> Recommender:
+    """The process-wide ``Recommender`` of the engine's checkpoint (default: the active
+    engine), reloaded when the file changes."""
+    path = checkpoint_path(settings, engine)
     try:
-        key = (str(path), path.stat().st_mtime_ns)
+        mtime = path.stat().st_mtime_ns
     except FileNotFoundError:
-        return Recommender.load(settings)  # raises NotBuiltError with the fix
+        return Recommender.load(settings, engine)  # raises NotBuiltError with the fix
     with _cache_lock:
-        if key not in _cache:
-            _cache.clear()
-            _cache[key] = Recommender.load(settings)
-        return _cache[key]
+        cached = _cache.get(str(path))
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, Recommender.load(settings, engine))
+            _cache[str(path)] = cached
+        return cached[1]

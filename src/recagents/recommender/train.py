@@ -1,16 +1,21 @@
-"""Train BPR with RecBole from ``configs/bpr.yaml`` and export a self-contained checkpoint.
+"""Train a RecBole general recommender (the engine) and export a self-contained checkpoint.
 
-Everything is written under ``settings.checkpoint_dir`` (``<data_dir>/bpr``)::
+The config is ``configs/recbole.yaml`` (dataset, split, seed, training loop: shared, so every
+engine sees the SAME split) with ``configs/engines/<name>.yaml`` layered over it. BPR is the
+default engine; LightGCN, EASE, ItemKNN, MultiVAE ship a YAML, and any other RecBole general
+recommender can be named (RecBole's defaults then apply). Everything is written under
+``settings.engine_dir(name)`` (``<data_dir>/bpr`` for BPR, ``<data_dir>/ease`` for EASE, …)::
 
-    bpr.pth            the exported model: embeddings, id maps, all 100k interactions
-    metrics.json       valid/test metrics of BPR and of RecBole's Pop on the same split
+    <name>.pth         the exported model: the full user x item score matrix, item vectors
+                       (fold-in), id maps, all 100k interactions
+    metrics.json       valid/test metrics of the engine and of RecBole's Pop on the same split
     split.npz          RecBole's train/valid/test pairs (external ids): the holdout views
     logs/*.log         RecBole's log lines
     tensorboard/<run>/ RecBole's TensorBoard events
     recbole/           RecBole's own best-epoch checkpoint (pickled Config; see compat)
 
-``bpr.pth`` holds only tensors, ints, strings and lists, so the inference service loads it
-with ``torch.load(weights_only=True)`` and without importing RecBole.
+The ``.pth`` holds only tensors, ints, strings and lists, so the inference service loads it
+with ``torch.load(weights_only=True)`` and without importing RecBole, whatever the engine.
 """
 
 from __future__ import annotations
@@ -30,16 +35,13 @@ from tqdm import tqdm
 from recagents.errors import DataError, InvalidArgumentError
 from recagents.recommender import compat
 from recagents.recommender.split import SPLIT_NAME, Split
-from recagents.settings import Settings
+from recagents.settings import ENGINES, Settings, engine_name
 
-CHECKPOINT_FORMAT = "recagents.bpr/1"
-CHECKPOINT_NAME = "bpr.pth"
+CHECKPOINT_FORMAT = "recagents.engine/1"
 METRICS_NAME = "metrics.json"
 METRIC_KEYS = ("ndcg@10", "recall@10", "mrr@10", "hit@10", "precision@10")
 CONFIG_KEYS = (
-    "embedding_size",
     "learning_rate",
-    "weight_decay",
     "train_batch_size",
     "epochs",
     "stopping_step",
@@ -48,23 +50,39 @@ CONFIG_KEYS = (
     "valid_metric",
     "seed",
 )
+_SCORE_BATCH = 256  # users per full_sort_predict call while exporting the score matrix
 
 
-def checkpoint_path(settings: Settings) -> Path:
-    return settings.checkpoint_dir / CHECKPOINT_NAME
+def _dir(settings: Settings, engine: str | None) -> Path:
+    return settings.engine_dir(engine or settings.recommender)
 
 
-def metrics_path(settings: Settings) -> Path:
-    return settings.checkpoint_dir / METRICS_NAME
+def checkpoint_path(settings: Settings, engine: str | None = None) -> Path:
+    """The engine's exported checkpoint (default: the active engine's)."""
+    name = engine_name(engine or settings.recommender)
+    return _dir(settings, name) / f"{name.lower()}.pth"
 
 
-def split_path(settings: Settings) -> Path:
-    return settings.checkpoint_dir / SPLIT_NAME
+def metrics_path(settings: Settings, engine: str | None = None) -> Path:
+    return _dir(settings, engine) / METRICS_NAME
 
 
-def read_metrics(settings: Settings) -> dict[str, Any] | None:
-    """The metrics of the last finished training run, or None if there is none."""
-    path = metrics_path(settings)
+def split_path(settings: Settings, engine: str | None = None) -> Path:
+    return _dir(settings, engine) / SPLIT_NAME
+
+
+def config_files(settings: Settings, engine: str) -> list[Path]:
+    """The YAMLs an engine is trained from: the shared one, then its own if it has one."""
+    shared = Path(settings.recbole_config)
+    if not shared.is_file():
+        raise DataError(f"RecBole config {shared} not found; set RECAGENTS_RECBOLE_CONFIG.")
+    own = settings.engine_config(engine)
+    return [shared, own] if own.is_file() else [shared]
+
+
+def read_metrics(settings: Settings, engine: str | None = None) -> dict[str, Any] | None:
+    """The metrics of the engine's last finished training run, or None if there is none."""
+    path = metrics_path(settings, engine)
     if not path.exists():
         return None
     try:
@@ -102,19 +120,20 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _rb_config(settings: Settings, model: str, overrides: Mapping[str, Any] | None) -> Any:
-    config_file = Path(settings.bpr_config)
-    if not config_file.is_file():
-        raise DataError(f"BPR config {config_file} not found; set RECAGENTS_BPR_CONFIG.")
+def _rb_config(
+    settings: Settings, model: str, overrides: Mapping[str, Any] | None, engine: str
+) -> Any:
+    """RecBole's Config of ``model`` from ``engine``'s YAMLs (Pop is evaluated with the
+    engine's files, so on its split)."""
     config_dict = {
         **dict(overrides or {}),
-        "checkpoint_dir": str(settings.checkpoint_dir / "recbole"),
+        "checkpoint_dir": str(settings.engine_dir(engine) / "recbole"),
         "show_progress": False,
         "save_dataset": False,
         "save_dataloaders": False,
         "log_wandb": False,
     }
-    return compat.build_config(model, config_file, config_dict)
+    return compat.build_config(model, config_files(settings, engine), config_dict)
 
 
 def _prepare_splits(config: Any) -> tuple[Any, tuple[Any, Any, Any]]:
@@ -129,14 +148,15 @@ def evaluate_popularity(
     *,
     overrides: Mapping[str, Any] | None = None,
     splits: tuple[Any, Any, Any] | None = None,
+    engine: str = "BPR",
 ) -> dict[str, dict[str, float]]:
-    """RecBole's ``Pop`` on the same split as BPR: ``{"valid": {...}, "test": {...}}``.
+    """RecBole's ``Pop`` on the same split as the engine: ``{"valid": {...}, "test": {...}}``.
 
-    ``splits`` are the (train, valid, test) loaders of a BPR run; without them the split is
-    rebuilt from the same YAML and seed (RecBole's split is deterministic given the seed).
+    ``splits`` are the (train, valid, test) loaders of an engine's run; without them the split
+    is rebuilt from the same YAMLs and seed (RecBole's split is deterministic given the seed).
     """
     rb = compat.import_recbole()
-    config = _rb_config(settings, "Pop", overrides)
+    config = _rb_config(settings, "Pop", overrides, engine)
     if splits is None:
         _, splits = _prepare_splits(config)
     train_data, valid_data, test_data = splits
@@ -151,8 +171,39 @@ def evaluate_popularity(
     }
 
 
+def _score_matrix(model: Any, dataset: Any) -> torch.Tensor:
+    """users x items scores of the trained model (RecBole's ``full_sort_predict``, the same
+    call its full-ranking evaluation makes), row and column 0 (padding) included."""
+    rb = compat.import_recbole()
+    n_users, n_items = int(dataset.user_num), int(dataset.item_num)
+    scores = torch.full((n_users, n_items), float("-inf"))
+    model.eval()
+    with torch.no_grad():
+        for start in range(1, n_users, _SCORE_BATCH):
+            users = torch.arange(start, min(start + _SCORE_BATCH, n_users), dtype=torch.long)
+            batch = rb.Interaction({dataset.uid_field: users}).to(model.device)
+            rows = model.full_sort_predict(batch).detach().float().cpu().view(len(users), -1)
+            scores[users] = rows[:, :n_items]
+    scores[:, 0] = float("-inf")
+    return scores
+
+
+def _item_vectors(model: Any) -> torch.Tensor | None:
+    """The item representations the model scores with, when it has any (fold-in uses them):
+    LightGCN-like models' propagated embeddings, else an ``item_embedding`` table."""
+    table = getattr(model, "item_embedding", None)
+    if not isinstance(table, torch.nn.Embedding):
+        return None
+    if hasattr(model, "get_ego_embeddings"):  # graph models: forward() propagates
+        with torch.no_grad():
+            out = model.forward()
+        if isinstance(out, tuple) and len(out) == 2 and out[1].shape[0] == table.num_embeddings:
+            return out[1].detach().float().cpu().clone()
+    return table.weight.detach().float().cpu().clone()
+
+
 def _export(model: Any, dataset: Any) -> dict[str, Any]:
-    """The service's view of a trained BPR: external ids, embeddings, all interactions."""
+    """The service's view of a trained engine: external ids, scores, all interactions."""
 
     def external_ids(field: str) -> torch.Tensor:
         tokens = dataset.field2id_token[field]
@@ -162,13 +213,51 @@ def _export(model: Any, dataset: Any) -> dict[str, Any]:
     pairs = torch.stack(
         [inter[dataset.uid_field].long(), inter[dataset.iid_field].long()], dim=1
     ).contiguous()
-    return {
+    state = {
         "user_ids": external_ids(dataset.uid_field),
         "item_ids": external_ids(dataset.iid_field),
-        "user_embedding": model.user_embedding.weight.detach().cpu().clone(),
-        "item_embedding": model.item_embedding.weight.detach().cpu().clone(),
+        "scores": _score_matrix(model, dataset),
         "interactions": pairs,
     }
+    vectors = _item_vectors(model)
+    if vectors is not None:
+        state["item_vectors"] = vectors
+    return state
+
+
+def _model_keys(settings: Settings, name: str) -> list[str]:
+    """The model's hyper-parameter names: RecBole's model YAML plus the engine's own."""
+    import importlib.resources
+
+    import yaml
+
+    keys: set[str] = set()
+    rb_yaml = importlib.resources.files("recbole") / "properties" / "model" / f"{name}.yaml"
+    for source in (rb_yaml, settings.engine_config(name)):
+        try:
+            keys |= set(yaml.safe_load(source.read_text(encoding="utf-8")) or {})
+        except (OSError, yaml.YAMLError):
+            continue
+    return sorted(keys)
+
+
+def _general_model(name: str) -> Any:
+    """RecBole's model class of a general recommender; a clear error for anything else."""
+    rb = compat.import_recbole()
+    try:
+        with compat.quiet_recbole_warnings():
+            cls = rb.get_model(name)
+    except (ValueError, ImportError, AttributeError) as exc:
+        raise InvalidArgumentError(
+            f"{name!r} is not a RecBole model (shipped engines: {', '.join(ENGINES)}; "
+            "names are RecBole's class names)."
+        ) from exc
+    if not cls.__module__.startswith("recbole.model.general_recommender"):
+        raise InvalidArgumentError(
+            f"{name} is not a RecBole general recommender ({cls.__module__}): an engine ranks "
+            f"all items for a user id (shipped: {', '.join(ENGINES)})."
+        )
+    return cls
 
 
 def _external_pairs(dataset: Any, part: Any) -> Any:
@@ -203,8 +292,8 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
 class _EpochBar:
     """A tqdm bar over epochs on stderr, fed by RecBole's per-epoch callback."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.bar = tqdm(total=total, desc="BPR epochs", unit="ep", disable=not enabled)
+    def __init__(self, total: int, enabled: bool, name: str = "BPR") -> None:
+        self.bar = tqdm(total=total, desc=f"{name} epochs", unit="ep", disable=not enabled)
         self.best = float("-inf")
 
     def __call__(self, epoch_idx: int, valid_score: float) -> None:
@@ -218,43 +307,47 @@ class _EpochBar:
         self.bar.close()
 
 
-def train_bpr(
+def train_engine(
     settings: Settings,
+    engine: str | None = None,
     *,
     overrides: Mapping[str, Any] | None = None,
     show_progress: bool = True,
     threads: int | None = 1,
 ) -> dict[str, Any]:
-    """Train BPR, evaluate it and Pop on the test split, write ``bpr.pth`` + ``metrics.json``.
+    """Train ``engine`` (default: the active one), evaluate it and Pop on the test split, write
+    its checkpoint, ``metrics.json`` and ``split.npz`` under ``settings.engine_dir(engine)``.
 
-    ``overrides`` are RecBole config keys that beat the YAML (e.g. ``{"epochs": 20}``);
+    ``overrides`` are RecBole config keys that beat the YAMLs (e.g. ``{"epochs": 20}``);
     ``threads`` is torch's intra-op thread count while training (None: unchanged).
     Returns the metrics dict that is also written to ``metrics.json``.
     """
+    name = engine_name(engine or settings.recommender)
+    _general_model(name)
     rb = compat.import_recbole()
-    out_dir = settings.checkpoint_dir
+    out_dir = settings.engine_dir(name)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    config = _rb_config(settings, "BPR", overrides)
+    config = _rb_config(settings, name, overrides, name)
     if int(config["epochs"]) < 1:
         raise InvalidArgumentError(f"epochs must be at least 1, got {config['epochs']}.")
 
     with (
-        compat.capture_recbole_logs(out_dir / "logs" / f"bpr-{stamp}.log") as logger,
-        compat.redirect_tensorboard(out_dir / "tensorboard" / f"bpr-{stamp}"),
+        compat.capture_recbole_logs(out_dir / "logs" / f"{name.lower()}-{stamp}.log") as logger,
+        compat.redirect_tensorboard(out_dir / "tensorboard" / f"{name.lower()}-{stamp}"),
         compat.quiet_recbole_warnings(),
         _torch_threads(threads),
     ):
-        logger.info(f"recagents: training BPR with config {settings.bpr_config}")
+        logger.info(f"recagents: training {name} with {config_files(settings, name)}")
         logger.info(str(config))
         dataset, splits = _prepare_splits(config)
         train_data, valid_data, test_data = splits
         rb.init_seed(config["seed"], config["reproducibility"])
-        model = rb.get_model("BPR")(config, train_data._dataset).to(config["device"])
-        trainer = rb.get_trainer(config["MODEL_TYPE"], "BPR")(config, model)
-        trainer.saved_model_file = str(out_dir / "recbole" / "BPR-best.pth")
+        model = rb.get_model(name)(config, train_data._dataset).to(config["device"])
+        trainer = rb.get_trainer(config["MODEL_TYPE"], name)(config, model)
+        trainer.saved_model_file = str(out_dir / "recbole" / f"{name}-best.pth")
 
-        bar = _EpochBar(int(config["epochs"]), show_progress)
+        bar = _EpochBar(int(config["epochs"]), show_progress, name)
         started = time.perf_counter()
         try:
             _, best_valid = trainer.fit(
@@ -266,39 +359,53 @@ def train_bpr(
 
         best = compat.load_recbole_checkpoint(trainer.saved_model_file)
         model.load_state_dict(best["state_dict"])
+        model.load_other_parameter(best.get("other_parameter"))
         test_result = trainer.evaluate(test_data, load_best_model=False)
         trainer.tensorboard.close()
-        popularity = evaluate_popularity(settings, overrides=overrides, splits=splits)
+        # Pop counts the items of each training batch; user-row loaders (Mult-VAE's) carry
+        # none, so Pop then rebuilds the same split (same YAMLs and seed) with its own loaders
+        item_batches = type(train_data).__name__ != "UserDataLoader"
+        popularity = evaluate_popularity(
+            settings, overrides=overrides, splits=splits if item_batches else None, engine=name
+        )
+        exported = _export(model, dataset)
 
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    model_keys = {k: _plain(config[k]) for k in _model_keys(settings, name) if k in config}
     metrics = {
-        "model": "BPR",
+        "model": name,
         "valid": _metrics(best_valid),
         "test": _metrics(test_result),
         "best_epoch": int(best["epoch"]),
         "epochs_run": len(trainer.train_loss_dict),
         "train_seconds": round(train_seconds, 2),
-        "config": {key: _plain(config[key]) for key in CONFIG_KEYS},
+        "config": {**model_keys, **{key: _plain(config[key]) for key in CONFIG_KEYS}},
+        "config_files": [str(p) for p in config_files(settings, name)],
         "popularity_test": popularity["test"],
         "popularity_valid": popularity["valid"],
         "n_users": int(dataset.user_num - 1),
         "n_items": int(dataset.item_num - 1),
-        "checkpoint": str(checkpoint_path(settings)),
+        "checkpoint": str(checkpoint_path(settings, name)),
         "trained_at": trained_at,
     }
     state = {
         "format": CHECKPOINT_FORMAT,
-        "model": "BPR",
+        "model": name,
         "trained_at": trained_at,
         "best_epoch": metrics["best_epoch"],
-        **_export(model, dataset),
+        **exported,
     }
-    _atomic_write_bytes(checkpoint_path(settings), lambda fh: torch.save(state, fh))
+    _atomic_write_bytes(checkpoint_path(settings, name), lambda fh: torch.save(state, fh))
     split = Split(
         *(_external_pairs(dataset, loader._dataset) for loader in splits), trained_at=trained_at
     )
-    split.save(split_path(settings))
+    split.save(split_path(settings, name))
     metrics["split"] = split.counts()
     payload = (json.dumps(metrics, indent=2) + "\n").encode("utf-8")
-    _atomic_write_bytes(metrics_path(settings), lambda fh: fh.write(payload))
+    _atomic_write_bytes(metrics_path(settings, name), lambda fh: fh.write(payload))
     return metrics
+
+
+def train_bpr(settings: Settings, **kwargs: Any) -> dict[str, Any]:
+    """``train_engine`` for BPR, whatever engine is active."""
+    return train_engine(settings, "BPR", **kwargs)

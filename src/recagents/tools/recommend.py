@@ -37,7 +37,7 @@ def recommend_items(scope: ToolScope, args: RecommendItemsArgs) -> dict:
 SPEC = ToolSpec(
     name="recommend_items",
     description=(
-        "Personalised recommendations for a user from the collaborative-filtering model (BPR), "
+        "Personalised recommendations for a user from the collaborative-filtering model, "
         "best first, never an item the user already rated. Give `items` (a handle like 'C1' "
         "from filter_items/search_plots, or ids) to rank only within that candidate set."
     ),
