@@ -215,6 +215,28 @@ def test_tuning_uses_the_valid_view_and_writes_the_weight(
     assert loaded.retrieval.pool_size == AgentsConfig().retrieval.pool_size
 
 
+def test_an_interrupted_run_scores_the_users_done(services, scripted, monkeypatch):
+    """Ctrl-C during the LLM part: the users every variant finished are scored, the rest not."""
+    original, calls = rk.arag_once, []
+
+    def interrupt_third_user(ctx, llm, cache, config, user, k):
+        calls.append(user)
+        if len(set(calls)) == 3:
+            raise KeyboardInterrupt
+        return original(ctx, llm, cache, config, user, k)
+
+    monkeypatch.setattr(rk, "arag_once", interrupt_third_user)
+    options = RankingOptions(users=4, seed=5, k=3, resamples=50, progress=False)
+    report = run_ranking(services, options, llm=scripted(), config=tiny_config())
+    done = list(dict.fromkeys(calls))[:2]
+    assert report["users"] == done
+    assert report["checks"]["interrupted"] == {"users_done": 2, "users_planned": 4}
+    for name, entry in report["methods"].items():  # every row over the same two users
+        assert entry["users"] <= 2, name
+    assert all(set(per_user) == set(done) for per_user in report["cost"].values())
+    check_report(report)
+
+
 # --- the real local model ----------------------------------------------------------------------
 @pytest.mark.llm
 def test_real_model_run_then_cached_rerun(services, local_handle, eval_settings):

@@ -251,8 +251,11 @@ def health(resources) -> HealthOut:
     def model() -> dict:
         rec = ctx.recommender
         if rec is None:
-            return {"status": "not loaded (loads on the first recommendation)", "name": "BPR"}
-        return {"status": "ok", "name": "BPR", "users": rec.n_users, "items": rec.n_items}
+            return {
+                "status": "not loaded (loads on the first recommendation)",
+                "name": settings.recommender,
+            }
+        return {"status": "ok", "name": rec.model, "users": rec.n_users, "items": rec.n_items}
 
     components = {
         "metadata": _safely(metadata),

@@ -44,10 +44,10 @@ from recagents.agents.fusion import fuse
 from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
 from recagents.errors import EmptyResultError, InvalidArgumentError
-from recagents.eval.bootstrap import mean_ci, paired_diff, resample_indices
 from recagents.eval.engines import built_engine, recbole_check, run_engines
 from recagents.eval.llm_cache import SQLiteLLMCache, cached_handle
 from recagents.eval.metrics import METRICS
+from recagents.eval.scoring import METRIC_KEYS, score
 from recagents.recommender.split import Split
 from recagents.recommender.train import split_path
 from recagents.services.context import ServiceContext
@@ -56,7 +56,6 @@ from recagents.services.social import similar_users_favourites
 
 log = logging.getLogger(__name__)
 
-METRIC_KEYS = ("ndcg@5", "ndcg@10", "hit@5", "hit@10", "mrr@10", "recall@10")
 TUNE_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 # ARAG runs per user: variant -> (nli on, context summary on)
 VARIANTS = {"full": (True, True), "no_nli": (False, True), "no_cs": (True, False)}
@@ -87,14 +86,6 @@ class RankingRun:
     seconds: dict[str, float] = field(default_factory=dict)  # method -> seconds per user
     cost: dict[str, dict[int, dict]] = field(default_factory=dict)  # variant -> user -> usage
     checks: dict[str, Any] = field(default_factory=dict)
-
-
-def user_metrics(ranked: list[int], relevant: set[int]) -> dict[str, float]:
-    out = {}
-    for key in METRIC_KEYS:
-        name, k = key.split("@")
-        out[key] = METRICS[name](ranked, relevant, int(k))
-    return out
 
 
 def sample_users(targets: dict[int, set[int]], n: int | None, seed: int) -> list[int]:
@@ -223,25 +214,43 @@ def arag_once(ctx, llm, cache, config: AgentsConfig, user: int, k: int):
     return result, usage
 
 
+def _keep_users(run: RankingRun, done: list[int]) -> None:
+    """After an interrupt: score only the users every variant finished for."""
+    run.checks["interrupted"] = {"users_done": len(done), "users_planned": len(run.users)}
+    run.users = list(done)
+    for per_user in run.cost.values():
+        for u in [u for u in per_user if u not in done]:
+            del per_user[u]
+
+
 def run_arag(ctx, run: RankingRun, llm, cache, config: AgentsConfig, opts, k: int) -> None:
+    """Every variant per user. Ctrl-C stops after the users finished so far: they are scored
+    (``checks.interrupted``), and a re-run takes their answers from the cache."""
     variants = VARIANTS if opts.ablations else {"full": VARIANTS["full"]}
     rrf_k, weight = config.ranker.rrf_k, config.ranker.fusion_weight
-    mismatches = []
-    for u in tqdm(run.users, desc="ARAG (LLM)", unit="user", disable=not opts.progress):
-        for variant, (nli_on, cs_on) in variants.items():
-            cfg = config.ablated(nli=nli_on, context_summary=cs_on)
-            result, usage = arag_once(ctx, llm, cache, cfg, u, k)
-            run.cost.setdefault(variant, {})[u] = usage
-            parts = arag_parts(result)
-            suffix = "" if variant == "full" else f"_{variant}"
-            run.rankings.setdefault(f"arag_llm{suffix}", {})[u] = fused_order(parts, 1.0, rrf_k)
-            if variant == "full":
-                fused = fused_order(parts, weight, rrf_k)
-                run.rankings.setdefault("arag_fused", {})[u] = fused
-                if fused[:k] != [i["id"] for i in result.items]:
-                    mismatches.append(u)
-            if list(result.candidates) != run.pools.get(u, result.candidates):
-                run.checks.setdefault("pool_differs", []).append([variant, u])
+    mismatches, done = [], []
+    try:
+        for u in tqdm(run.users, desc="ARAG (LLM)", unit="user", disable=not opts.progress):
+            for variant, (nli_on, cs_on) in variants.items():
+                cfg = config.ablated(nli=nli_on, context_summary=cs_on)
+                result, usage = arag_once(ctx, llm, cache, cfg, u, k)
+                run.cost.setdefault(variant, {})[u] = usage
+                parts = arag_parts(result)
+                suffix = "" if variant == "full" else f"_{variant}"
+                run.rankings.setdefault(f"arag_llm{suffix}", {})[u] = fused_order(parts, 1.0, rrf_k)
+                if variant == "full":
+                    fused = fused_order(parts, weight, rrf_k)
+                    run.rankings.setdefault("arag_fused", {})[u] = fused
+                    if fused[:k] != [i["id"] for i in result.items]:
+                        mismatches.append(u)
+                if list(result.candidates) != run.pools.get(u, result.candidates):
+                    run.checks.setdefault("pool_differs", []).append([variant, u])
+            done.append(u)
+    except KeyboardInterrupt:
+        if not done:
+            raise
+        log.warning("interrupted: scoring the %d of %d users done", len(done), len(run.users))
+        _keep_users(run, done)
     run.checks["fused_order_mismatches"] = mismatches
     if mismatches:
         log.warning("fused order differs from the graph's items for users %s", mismatches)
@@ -285,50 +294,6 @@ def tune_fusion_weight(
         "chosen": chosen,
         "llm_calls": calls,
     }
-
-
-# --- scoring -------------------------------------------------------------------------------------
-def _relevant(run: RankingRun, name: str, u: int) -> set[int]:
-    if name.endswith("@pool"):
-        return run.targets[u] & set(run.pools[u])
-    return run.targets[u]
-
-
-def score(run: RankingRun, resamples: int, seed: int) -> tuple[dict, dict]:
-    """(summary per method, per-user values per method)."""
-    names = list(run.rankings)
-    names += [f"{n}@pool" for n in run.rankings if n == "pool" or n.startswith("arag_")]
-    per_user: dict[str, dict[int, dict[str, float]]] = {}
-    for name in names:
-        rankings = run.rankings[name.removesuffix("@pool")]
-        per_user[name] = {
-            u: user_metrics(rankings[u], rel)
-            for u in run.users
-            if u in rankings and (rel := _relevant(run, name, u))
-        }
-    summary = {}
-    for name in names:
-        ref = "pool@pool" if name.endswith("@pool") else "bpr"
-        users = [u for u in run.users if u in per_user[name]]
-        idx = resample_indices(len(users), resamples, seed)
-        entry: dict[str, Any] = {
-            "relevant": "test items inside the pool"
-            if name.endswith("@pool")
-            else "all test items",
-            "users": len(users),
-            "metrics": {},
-            "reference": None if name == ref else ref,
-            "vs_reference": {},
-            "seconds_per_user": run.seconds.get(name.removesuffix("@pool")),
-        }
-        for key in METRIC_KEYS:
-            values = [per_user[name][u][key] for u in users]
-            entry["metrics"][key] = mean_ci(values, idx)
-            if name != ref and ref in per_user and all(u in per_user[ref] for u in users):
-                base = [per_user[ref][u][key] for u in users]
-                entry["vs_reference"][key] = paired_diff(values, base, idx)
-        summary[name] = entry
-    return summary, per_user
 
 
 def bpr_check(ctx: ServiceContext, targets: dict[int, set[int]]) -> dict[str, Any]:
