@@ -159,6 +159,7 @@ def plot_metrics(report: dict[str, Any], path: Path) -> Path:
     ]
     groups = [g for g in groups if g[1]]
     fig, axes = plt.subplots(len(groups), 1, figsize=(11, 3.6 * len(groups)), squeeze=False)
+    palette = plt.get_cmap("tab20").colors  # one colour per method (tab10 repeats after 10)
     for ax, (title, names) in zip(axes[:, 0], groups, strict=True):
         width = 0.8 / len(names)
         x = np.arange(len(BAR_METRICS))
@@ -168,7 +169,8 @@ def plot_metrics(report: dict[str, Any], path: Path) -> Path:
             lo = np.array([c["lo"] if c["lo"] is not None else 0.0 for c in cis])
             hi = np.array([c["hi"] if c["hi"] is not None else 0.0 for c in cis])
             err = np.vstack([np.maximum(means - lo, 0), np.maximum(hi - means, 0)])
-            ax.bar(x - 0.4 + width * (i + 0.5), means, width, yerr=err, capsize=2, label=name)
+            ax.bar(x - 0.4 + width * (i + 0.5), means, width, yerr=err, capsize=2, label=name,
+                   color=palette[i % len(palette)])  # fmt: skip
         ax.set_xticks(x, BAR_METRICS)
         ax.set_ylabel("mean (95 % CI)")
         ax.set_title(f"{title}, {len(report['users'])} users, holdout=test", fontsize=9)
@@ -213,13 +215,14 @@ def plot_latency(report: dict[str, Any], path: Path) -> Path | None:
 def plot_tradeoff(report: dict[str, Any], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for name, entry in report["methods"].items():
+    palette = plt.get_cmap("tab20").colors
+    for i, (name, entry) in enumerate(report["methods"].items()):
         secs, ci = entry.get("seconds_per_user"), entry["metrics"][HEADLINE]
         if name.endswith("@pool") or secs is None or ci["mean"] is None:
             continue
         x = max(secs, 1e-5)
         ax.errorbar([x], [ci["mean"]], yerr=[[ci["mean"] - ci["lo"]], [ci["hi"] - ci["mean"]]],
-                    fmt="o", capsize=3)  # fmt: skip
+                    fmt="o", capsize=3, color=palette[i % len(palette)])  # fmt: skip
         ax.annotate(name, (x, ci["mean"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("seconds per user (ARAG: as computed, without the answer cache)")
