@@ -371,7 +371,7 @@ def test_status_reports_a_folder_held_by_another_process(copied, built, tmp_path
         status = collect_status(copied)
         assert status["vectors"] == VECTORS_HELD == "held by a running process"
         assert "vectors" not in status["errors"]  # built, only not countable from here
-        assert set(status["errors"]) == {"metadata", "bpr"}  # nothing else was built here
+        assert set(status["errors"]) == {"metadata", "recommender"}  # nothing else was built here
         unbuilt = collect_status(empty)
         assert unbuilt["vectors"] is None and "recagents setup" in unbuilt["errors"]["vectors"]
     finally:
