@@ -138,16 +138,6 @@ def train_and_record(
     return metrics
 
 
-def ensure_engine(settings: Settings, engine: str, *, show_progress: bool = True) -> bool:
-    """Train ``engine`` if it has no checkpoint matching its YAMLs; True when it trained."""
-    reason = engine_stale_reason(settings, engine)
-    if reason is None:
-        return False
-    log.info("training %s: %s", engine_name(engine), reason)
-    train_and_record(settings, engine, show_progress=show_progress)
-    return True
-
-
 def run_setup(
     settings: Settings,
     *,

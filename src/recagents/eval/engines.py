@@ -47,6 +47,11 @@ def built_engine(settings: Settings, engine: str, *, progress: bool = True) -> t
     }
 
 
+def reference_bpr(settings: Settings, active: Any) -> Any:
+    """BPR's recommender, the reference row: ``active`` when it is BPR, else BPR's own."""
+    return active if active.model == "BPR" else built_engine(settings, "BPR")[0]
+
+
 def _same_split(settings: Settings, engine: str, split: Split) -> None:
     other = Split.load(split_path(settings, engine))
     for part in ("train", "valid", "test"):

@@ -44,7 +44,7 @@ from recagents.agents.fusion import fuse
 from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
 from recagents.errors import EmptyResultError, InvalidArgumentError
-from recagents.eval.engines import built_engine, recbole_check, run_engines
+from recagents.eval.engines import recbole_check, reference_bpr, run_engines
 from recagents.eval.llm_cache import SQLiteLLMCache, cached_handle
 from recagents.eval.metrics import METRICS
 from recagents.eval.scoring import METRIC_KEYS, score
@@ -144,7 +144,7 @@ def run_baselines(ctx: ServiceContext, run: RankingRun, opts: RankingOptions, cu
     run.rankings["popularity"] = popular
     _timed(run, "popularity", started)
 
-    bpr = rec if rec.model == "BPR" else built_engine(ctx.settings, "BPR")[0]
+    bpr = reference_bpr(ctx.settings, rec)
     started = time.perf_counter()
     tops = bpr.top_k_all_users(k=cut, view=view)
     run.rankings["bpr"] = {u: tops[u].item_ids for u in run.users}
@@ -298,8 +298,7 @@ def tune_fusion_weight(
 
 def bpr_check(ctx: ServiceContext, targets: dict[int, set[int]]) -> dict[str, Any]:
     """BPR over EVERY test user with our metrics vs RecBole's test numbers in metrics.json."""
-    rec = ctx.get_recommender()
-    bpr = rec if rec.model == "BPR" else built_engine(ctx.settings, "BPR")[0]
+    bpr = reference_bpr(ctx.settings, ctx.get_recommender())
     return recbole_check(bpr, ctx.settings, ctx.view, targets)
 
 

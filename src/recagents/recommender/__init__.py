@@ -1,5 +1,7 @@
-"""BPR (RecBole) training and inference, popularity fallback.
+"""The recommender engine (a RecBole general recommender, BPR by default): training, export and
+inference, popularity fallback.
 
-Modules: ``compat`` (the only RecBole shims), ``train`` (``train_bpr``), ``service``
-(``Recommender``), ``popularity``, ``ranking`` (result types and checks).
+Modules: ``compat`` (the only RecBole shims), ``train`` (``train_engine``, ``train_bpr``),
+``export`` (the checkpoint the service loads), ``service`` (``Recommender``), ``popularity``,
+``ranking`` (result types and checks), ``split`` (holdout views), ``swing``.
 """

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from recagents.errors import DataError, InvalidArgumentError
 from recagents.recommender import compat
+from recagents.recommender.export import export_state, external_pairs
 from recagents.recommender.split import SPLIT_NAME, Split
 from recagents.settings import ENGINES, Settings, engine_name
 
@@ -50,7 +51,6 @@ CONFIG_KEYS = (
     "valid_metric",
     "seed",
 )
-_SCORE_BATCH = 256  # users per full_sort_predict call while exporting the score matrix
 
 
 def _dir(settings: Settings, engine: str | None) -> Path:
@@ -171,60 +171,6 @@ def evaluate_popularity(
     }
 
 
-def _score_matrix(model: Any, dataset: Any) -> torch.Tensor:
-    """users x items scores of the trained model (RecBole's ``full_sort_predict``, the same
-    call its full-ranking evaluation makes), row and column 0 (padding) included."""
-    rb = compat.import_recbole()
-    n_users, n_items = int(dataset.user_num), int(dataset.item_num)
-    scores = torch.full((n_users, n_items), float("-inf"))
-    model.eval()
-    with torch.no_grad():
-        for start in range(1, n_users, _SCORE_BATCH):
-            users = torch.arange(start, min(start + _SCORE_BATCH, n_users), dtype=torch.long)
-            batch = rb.Interaction({dataset.uid_field: users}).to(model.device)
-            rows = model.full_sort_predict(batch).detach().float().cpu().view(len(users), -1)
-            scores[users] = rows[:, :n_items]
-    scores[:, 0] = float("-inf")
-    return scores
-
-
-def _item_vectors(model: Any) -> torch.Tensor | None:
-    """The item representations the model scores with, when it has any (fold-in uses them):
-    LightGCN-like models' propagated embeddings, else an ``item_embedding`` table."""
-    table = getattr(model, "item_embedding", None)
-    if not isinstance(table, torch.nn.Embedding):
-        return None
-    if hasattr(model, "get_ego_embeddings"):  # graph models: forward() propagates
-        with torch.no_grad():
-            out = model.forward()
-        if isinstance(out, tuple) and len(out) == 2 and out[1].shape[0] == table.num_embeddings:
-            return out[1].detach().float().cpu().clone()
-    return table.weight.detach().float().cpu().clone()
-
-
-def _export(model: Any, dataset: Any) -> dict[str, Any]:
-    """The service's view of a trained engine: external ids, scores, all interactions."""
-
-    def external_ids(field: str) -> torch.Tensor:
-        tokens = dataset.field2id_token[field]
-        return torch.tensor([-1] + [int(t) for t in tokens[1:]], dtype=torch.long)
-
-    inter = dataset.inter_feat
-    pairs = torch.stack(
-        [inter[dataset.uid_field].long(), inter[dataset.iid_field].long()], dim=1
-    ).contiguous()
-    state = {
-        "user_ids": external_ids(dataset.uid_field),
-        "item_ids": external_ids(dataset.iid_field),
-        "scores": _score_matrix(model, dataset),
-        "interactions": pairs,
-    }
-    vectors = _item_vectors(model)
-    if vectors is not None:
-        state["item_vectors"] = vectors
-    return state
-
-
 def _model_keys(settings: Settings, name: str) -> list[str]:
     """The model's hyper-parameter names: RecBole's model YAML plus the engine's own."""
     import importlib.resources
@@ -258,18 +204,6 @@ def _general_model(name: str) -> Any:
             f"all items for a user id (shipped: {', '.join(ENGINES)})."
         )
     return cls
-
-
-def _external_pairs(dataset: Any, part: Any) -> Any:
-    """The (user, item) pairs of one split part in external ids, as an (n, 2) int64 array."""
-    import numpy as np
-
-    users = np.asarray(dataset.field2id_token[dataset.uid_field][1:], dtype=np.int64)
-    items = np.asarray(dataset.field2id_token[dataset.iid_field][1:], dtype=np.int64)
-    inter = part.inter_feat
-    u = inter[dataset.uid_field].numpy().astype(np.int64)
-    i = inter[dataset.iid_field].numpy().astype(np.int64)
-    return np.stack([users[u - 1], items[i - 1]], axis=1)
 
 
 @contextmanager
@@ -368,7 +302,7 @@ def train_engine(
         popularity = evaluate_popularity(
             settings, overrides=overrides, splits=splits if item_batches else None, engine=name
         )
-        exported = _export(model, dataset)
+        exported = export_state(model, dataset)
 
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
     model_keys = {k: _plain(config[k]) for k in _model_keys(settings, name) if k in config}
@@ -397,7 +331,7 @@ def train_engine(
     }
     _atomic_write_bytes(checkpoint_path(settings, name), lambda fh: torch.save(state, fh))
     split = Split(
-        *(_external_pairs(dataset, loader._dataset) for loader in splits), trained_at=trained_at
+        *(external_pairs(dataset, loader._dataset) for loader in splits), trained_at=trained_at
     )
     split.save(split_path(settings, name))
     metrics["split"] = split.counts()
