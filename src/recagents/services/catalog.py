@@ -58,8 +58,7 @@ def _resolve_names(ctx: ServiceContext, req: FilterRequest) -> tuple[list, list]
             hint = (
                 f" ({name!r} is credited as {'/'.join(other)}: use that argument)" if other else ""
             )
-            names = [spelling for spelling, _ in store.people_index(role).values()]
-            close = q.closest_names(name, names)
+            close = store.name_index(role).closest(name)
             problems.append(
                 f"no {role.value} named {name!r}{hint}; closest {role.value} names: {close or 'none'}"
             )

@@ -17,6 +17,9 @@ from recagents.settings import MAX_K
 MAX_NEIGHBOURS = 100
 MAX_METADATA_ITEMS = 50
 MAX_INTERACTIONS = 200
+MAX_NAMES = 20  # names (genres, people, countries, ratings) in one filter list
+MAX_NAME_LENGTH = 200
+MAX_CONDITIONS = 10  # numeric conditions on one field
 USER_ID = Field(ge=1, description="MovieLens user id (1-943).")
 
 
@@ -61,7 +64,11 @@ def _as_list(value: Any) -> Any:
     return value
 
 
-NameList = Annotated[list[str] | None, BeforeValidator(_as_list)]
+# Bounded, so one request cannot ask for thousands of name look-ups.
+Name = Annotated[str, Field(max_length=MAX_NAME_LENGTH)]
+NameList = Annotated[
+    Annotated[list[Name], Field(max_length=MAX_NAMES)] | None, BeforeValidator(_as_list)
+]
 
 
 class NumericCondition(BaseModel):
@@ -72,7 +79,7 @@ class NumericCondition(BaseModel):
     request: Literal["lower", "higher", "exact", "at_most", "at_least"] = Field(
         description="lower: < threshold; higher: > threshold; at_most: <=; at_least: >=; exact: =="
     )
-    threshold: float
+    threshold: float = Field(allow_inf_nan=False)
 
 
 def _as_conditions(value: Any) -> Any:
@@ -84,7 +91,7 @@ def _as_conditions(value: Any) -> Any:
 
 
 NumericArg = Annotated[
-    list[NumericCondition] | None,
+    Annotated[list[NumericCondition], Field(max_length=MAX_CONDITIONS)] | None,
     BeforeValidator(_as_conditions),
     Field(
         description='A condition {"request": "lower"|"higher"|"at_most"|"at_least"|'
@@ -130,9 +137,9 @@ class FilterRequest(Request):
     imdb_rating: NumericArg = None
     duration_min: NumericArg = None
     imdb_num_reviews: NumericArg = None
-    release_month: Annotated[list[Month] | None, BeforeValidator(_as_list)] = Field(
-        None, description="Release month number(s) 1-12; any of these."
-    )
+    release_month: Annotated[
+        Annotated[list[Month], Field(max_length=12)] | None, BeforeValidator(_as_list)
+    ] = Field(None, description="Release month number(s) 1-12; any of these.")
     age_ratings: NameList = Field(None, description="Age certificates, e.g. ['PG-13', 'R']; any.")
 
 

@@ -10,13 +10,15 @@ senior ≥ 61; male / female from ``users.gender``. Groups are derived from ``us
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, islice
 from typing import Literal
 
 import numpy as np
+from rapidfuzz import fuzz, process
 from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -204,14 +206,60 @@ def distinct_values(session: Session, column: Literal["country", "age_rating"]) 
     return sorted(session.scalars(select(col).where(col.is_not(None)).distinct()))
 
 
-def closest_names(name: str, candidates: Sequence[str], n: int = 5) -> list[str]:
-    """Up to ``n`` candidates closest to ``name`` (difflib ratio on lower-cased text)."""
-    lowered = {fold(c): c for c in candidates}
-    needle = fold(name)
-    hits = difflib.get_close_matches(needle, list(lowered), n=n, cutoff=0.55)
-    if len(hits) < n:  # also offer names that contain the query, e.g. "Cruise"
-        hits += [k for k in lowered if needle and needle in k and k not in hits][: n - len(hits)]
-    return [lowered[h] for h in hits]
+class NameIndex:
+    """Known names, folded once, for "did you mean" suggestions: rapidfuzz's ratio (the
+    normalised InDel similarity, difflib's ratio computed in C) over the folded names, plus
+    names that contain the query ("Cruise" → "Tom Cruise"). About a millisecond per query over
+    the ~20,000 people of the enriched catalogue (difflib over a list rebuilt per call: ~70 ms)."""
+
+    CUTOFF = 55  # percent similarity, as difflib's cutoff of 0.55 was
+
+    def __init__(self, names: Iterable[str]) -> None:
+        by_key: dict[str, str] = {}
+        for name in names:
+            by_key.setdefault(fold(name), name)
+        self._keys = list(by_key)
+        self._names = list(by_key.values())
+        # every key on one line of a blob: substring hits are str.find calls in C
+        self._blob = "\n".join(self._keys)
+        self._starts = list(accumulate((len(k) + 1 for k in self._keys[:-1]), initial=0))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def closest(self, name: str, n: int = 5) -> list[str]:
+        """Up to ``n`` known names closest to ``name``, best first."""
+        needle = fold(name)
+        if not needle:
+            return []
+        hits = process.extract(
+            needle,
+            self._keys,
+            scorer=fuzz.ratio,
+            processor=None,
+            limit=n,
+            score_cutoff=self.CUTOFF,
+        )
+        found = [index for _key, _score, index in hits]
+        if len(found) < n:  # also offer names that contain the query, e.g. "Cruise"
+            found += islice(self._containing(needle, set(found)), n - len(found))
+        return [self._names[i] for i in found]
+
+    def _containing(self, needle: str, skip: set[int]) -> Iterator[int]:
+        if "\n" in needle:
+            return
+        at = self._blob.find(needle)
+        while at != -1:
+            i = bisect_right(self._starts, at) - 1
+            if i not in skip:
+                yield i
+            at = self._blob.find(needle, self._starts[i] + len(self._keys[i]) + 1)
+
+
+def closest_names(name: str, candidates: Iterable[str], n: int = 5) -> list[str]:
+    """Up to ``n`` candidates closest to ``name`` (a one-off ``NameIndex``; keep an index for
+    repeated queries over the same names)."""
+    return NameIndex(candidates).closest(name, n)
 
 
 # --- users, ratings ---------------------------------------------------------------------------

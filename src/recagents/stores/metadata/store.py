@@ -124,6 +124,11 @@ class MetadataStore:
             return q.people_index(s, role)
 
     @cache  # noqa: B019
+    def name_index(self, role: Role) -> q.NameIndex:
+        """Everyone credited in ``role``, indexed for "closest names" suggestions."""
+        return q.NameIndex(spelling for spelling, _ in self.people_index(role).values())
+
+    @cache  # noqa: B019
     def distinct_values(self, column: Literal["country", "age_rating"]) -> list[str]:
         with self.session() as s:
             return q.distinct_values(s, column)
