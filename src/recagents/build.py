@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from recagents.data.catalog import build_catalog
-from recagents.data.enrichment import parse_enrichment, resolve_enrichment
+from recagents.data.enrichment import keep_copy, parse_enrichment, resolve_enrichment
 from recagents.data.movielens import load_ratings, load_users
 from recagents.errors import DataError
 from recagents.settings import Settings, engine_name
@@ -138,6 +138,28 @@ def train_and_record(
     return metrics
 
 
+DOWNGRADE_NOTE = (
+    "kept the enriched build: no enrichment was found this time, and setup never replaces an "
+    "enriched store with a poorer one (set RECAGENTS_ENRICHMENT_PATH, or `recagents setup "
+    "--force` to rebuild without it)"
+)
+
+
+def _built_enriched(settings: Settings) -> bool:
+    """Whether the metadata store was built WITH an enrichment (so a build without it would
+    lose directors, actors and plots)."""
+    from recagents.stores.metadata import make_engine, read_build_info
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        info = read_build_info(engine)
+    except Exception:  # noqa: BLE001 - no database yet (or unreachable: the metadata step says so)
+        return False
+    finally:
+        engine.dispose()
+    return info.get("enrichment", "none") != "none"
+
+
 def run_setup(
     settings: Settings,
     *,
@@ -158,11 +180,18 @@ def run_setup(
         catalog, origin = load_catalog(settings)
         state["catalog"], state["origin"] = catalog, origin
         enriched = sum(item["enriched"] for item in catalog)
-        return True, f"{enriched}/{len(catalog)} items enriched (source: {origin})"
+        kept = ""
+        if origin == "setting" and settings.enrichment_path is not None:
+            copied = keep_copy(Path(settings.enrichment_path), settings.default_enrichment_file)
+            kept = f"; copy kept in {settings.default_enrichment_file}" if copied else ""
+        state["downgrade"] = origin == "none" and not force and _built_enriched(settings)
+        return True, f"{enriched}/{len(catalog)} items enriched (source: {origin}){kept}"
 
     def metadata():
         from recagents.stores.metadata import check_connection, load_metadata, make_engine
 
+        if state["downgrade"]:
+            return False, DOWNGRADE_NOTE
         engine = make_engine(settings.sqlalchemy_url)
         try:
             check_connection(engine, create_database=True)
@@ -200,6 +229,8 @@ def run_setup(
     def vectors():
         from recagents.stores.vectors import VectorStore
 
+        if state["downgrade"]:
+            return False, DOWNGRADE_NOTE
         store = VectorStore.open(settings)
         try:
             result = store.index_catalog(state["catalog"], force=force)

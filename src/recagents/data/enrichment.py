@@ -1,7 +1,9 @@
 """Optional IMDb enrichment of ML-100k items (schema of recsys-agent's ``final_ml-100k.csv``).
 
-Source order: ``RECAGENTS_ENRICHMENT_PATH`` → a previous download in ``<data_dir>`` → download from
-the pinned URL (sha256-checked) → none (setup continues and says so). The file is TAB-separated;
+Source order: ``RECAGENTS_ENRICHMENT_PATH`` → the copy in ``<data_dir>`` (a previous download, or
+the verified copy setup keeps of a file given by path; sha256-checked) → download from the
+pinned URL (sha256-checked) → none (setup continues and says so, and never replaces an enriched
+build with it unless forced). The file is TAB-separated;
 missing values are the string ``"unknown"``; ``producer`` holds the IMDb *writers*.
 """
 
@@ -11,6 +13,7 @@ import ast
 import hashlib
 import logging
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +87,36 @@ def _download(url: str, target: Path, expected_sha: str, timeout_s: float) -> No
     partial.replace(target)
 
 
+def _sha_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _recorded_sha(path: Path) -> str | None:
+    try:
+        return _sha_file(path).read_text().split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def keep_copy(source: Path, target: Path) -> bool:
+    """Store a verified copy of the enrichment given by path (``RECAGENTS_ENRICHMENT_PATH``) in
+    the data dir, with its sha256 beside it, so that a later setup without the variable finds
+    the same file (``resolve_enrichment``: origin ``cache``) instead of building without it.
+    Returns whether a copy was written (False: the same content is already there)."""
+    digest = sha256_of(source)
+    if target.is_file() and _recorded_sha(target) == digest and sha256_of(target) == digest:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".part")
+    shutil.copyfile(source, partial)
+    if sha256_of(partial) != digest:
+        partial.unlink(missing_ok=True)
+        raise DataError(f"copying {source} to {partial} changed its content: disk full?")
+    _sha_file(target).write_text(f"{digest}  {source}\n")
+    partial.replace(target)
+    return True
+
+
 def resolve_enrichment(settings: Settings, *, allow_download: bool = True) -> EnrichmentSource:
     """Find the enrichment file, downloading it if needed; never raises for a missing source."""
     if settings.enrichment_path is not None:
@@ -97,7 +130,14 @@ def resolve_enrichment(settings: Settings, *, allow_download: bool = True) -> En
         )
     cached = settings.default_enrichment_file
     if cached.is_file():
-        return EnrichmentSource(cached, "cache", f"enrichment from {cached}")
+        expected = {settings.enrichment_sha256, _recorded_sha(cached)} - {None}
+        actual = sha256_of(cached)
+        if actual not in expected:
+            raise DataError(
+                f"the enrichment copy {cached} has sha256 {actual}, not the one recorded when it "
+                "was stored: delete it, or set RECAGENTS_ENRICHMENT_PATH to the file to use"
+            )
+        return EnrichmentSource(cached, "cache", f"enrichment from {cached} (sha256 checked)")
     if allow_download:
         try:
             _download(
