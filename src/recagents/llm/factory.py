@@ -54,6 +54,8 @@ class LLMHandle:
     timeout_s: float | None = None
     structured_attempts: int = 3
     server: LocalServer | None = None
+    api_key: str | None = None
+    """The key direct HTTP calls send (``llm.scoring``); None where the server needs none."""
 
     def recover(self) -> None:
         """Before a retry: restart the local server (same port) if it died."""
@@ -262,9 +264,10 @@ def _local(settings: Settings, model: str | None) -> LLMHandle:
     server = get_local_server(_server_config(settings, path, name))
     # No client retries: our helpers retry once after restarting a dead server (same port).
     chat, tracker = _chat_openai(
-        settings, model=name, base_url=server.base_url, api_key=_LOCAL_API_KEY, max_retries=0
+        settings, model=name, base_url=server.base_url, api_key=server.api_key, max_retries=0
     )
     return LLMHandle(
         chat, "local", name, capabilities_for("local", settings), server.base_url, tracker,
         transport_retries=1, timeout_s=settings.llm_timeout_s, server=server,
+        api_key=server.api_key,
     )  # fmt: skip

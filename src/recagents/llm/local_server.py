@@ -3,7 +3,8 @@
 One server per (process, model file, threads, context, slots): started on demand (or ahead of time
 by a host's lifespan, ``recagents.llm.start_local_server``), health-checked, reused by every later
 call, and stopped by ``stop_all_local_servers`` (a host's lifespan end) or at interpreter exit
-(atexit). The module installs no signal handlers: a process killed by a signal takes its child
+(atexit). Each server has a random API key (``LocalServer.api_key``, per process) that only
+our clients send: another local process cannot use it. The module installs no signal handlers: a process killed by a signal takes its child
 with it anyway, since the child dies with its parent (``PR_SET_PDEATHSIG`` plus a parent-pid
 watcher, see ``server_process``). Children are spawned from one long-lived thread so that
 ``PR_SET_PDEATHSIG`` (which follows the spawning *thread*) fires only when the process dies.
@@ -16,6 +17,7 @@ import json
 import logging
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recagents.llm.failures import LLMUnavailableError
+from recagents.llm.server_process import API_KEY_ENV
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,9 @@ class LocalServer:
         self.log_path: Path | None = None
         self._last_port = 0  # a restart asks for the same port, so old URLs keep working
         self._lock = threading.Lock()
+        # Only our clients know it (kept across restarts, so handed-out clients keep working);
+        # the child gets it through its environment, never its command line.
+        self.api_key = secrets.token_urlsafe(32)
 
     # --- state -------------------------------------------------------------------------
     @property
@@ -149,10 +155,12 @@ class LocalServer:
             "--ready-file", str(ready), "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
         log.info("starting local LLM server: %s (log %s)", cfg.model_path.name, self.log_path)
+        env = {**os.environ, API_KEY_ENV: self.api_key}
         with open(self.log_path, "wb") as log_fh:
             self.process = _spawner.submit(
                 subprocess.Popen,
                 argv,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_fh,
                 stderr=subprocess.STDOUT,

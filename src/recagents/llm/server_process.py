@@ -4,6 +4,8 @@ Started by ``recagents.llm.local_server``; never meant to outlive its parent:
 - Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` kills it the moment the parent dies;
 - everywhere: a watcher thread exits when the parent pid changes (re-parented orphan).
 
+The API key (``RECAGENTS_LLM_SERVER_KEY`` in the environment, set by the parent; not on the
+command line, which other users can read) is required on every route but the health check.
 When the model is loaded and the HTTP server listens, it writes ``{"address", "pid"}`` to the
 ready file (atomically) and then sleeps until it is terminated.
 
@@ -22,6 +24,7 @@ import threading
 import time
 
 PR_SET_PDEATHSIG = 1
+API_KEY_ENV = "RECAGENTS_LLM_SERVER_KEY"  # the API key clients must send (from the parent)
 
 
 def _die_with_parent(parent_pid: int | None) -> None:
@@ -63,6 +66,8 @@ def _params(args: argparse.Namespace):
     p.timeout_read = args.timeout_s
     p.timeout_write = args.timeout_s
     p.ui = False
+    if key := os.environ.get(API_KEY_ENV):
+        p.api_keys = [key]  # every route but /health and /models needs it
     p.endpoint_metrics = True
     return p
 
