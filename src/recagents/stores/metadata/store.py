@@ -2,7 +2,8 @@
 
 Opened ``read_only=True`` by default: the database session itself refuses writes. The SQL lives
 in ``queries`` (bound parameters only); this class opens the sessions, validates ids and caches
-the read-only vocabularies (titles, genres, people, countries).
+the read-only vocabularies (titles, genres, people, countries) and, read-only, the rows a request
+reads again and again (item pages, users, rating histories; ``cache_rows``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,20 @@ USER_FIELDS = tuple(c.key for c in User.__table__.columns)
 ALL_ITEM_FIELDS = (*ITEM_FIELDS, "genres", "directors", "writers", "actors")
 
 
+def _copy(value):
+    return list(value) if isinstance(value, list) else value
+
+
 class MetadataStore:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, cache_rows: bool = False):
+        """``cache_rows``: keep item pages, users and rating histories in memory once read (a
+        read-only store: what the API and the agents read many times per request; bounded by
+        the catalogue: 1,682 items, 943 users, 100,000 ratings)."""
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.cache_rows = cache_rows
+        self._users: dict[int, dict] = {}
+        self._ratings: dict[int, list[dict]] = {}
 
     @classmethod
     def open(cls, settings: Settings, *, read_only: bool = True) -> MetadataStore:
@@ -44,7 +55,7 @@ class MetadataStore:
                 "the metadata store is empty: run `recagents setup` "
                 f"(database {engine.url.render_as_string(hide_password=True)})"
             )
-        return cls(engine)
+        return cls(engine, cache_rows=read_only)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -145,8 +156,18 @@ class MetadataStore:
     ) -> list[dict]:
         """``fields`` of the given items in the order asked (unknown ids are an error)."""
         ids = self.require_items(item_ids)
+        if not self.cache_rows or not set(fields) <= set(ALL_ITEM_FIELDS):
+            with self.session() as s:
+                return q.item_details(s, ids, fields)
+        pages, keys = self._item_pages, ("item_id", *fields)
+        return [{k: _copy(pages[i][k]) for k in keys if k in pages[i]} for i in dict.fromkeys(ids)]
+
+    @cached_property
+    def _item_pages(self) -> dict[int, dict]:
+        """Every item with every field, read in one go (a few hundred ms, once)."""
         with self.session() as s:
-            return q.item_details(s, ids, fields)
+            rows = q.item_details(s, sorted(self.item_ids), ALL_ITEM_FIELDS)
+        return {row["item_id"]: row for row in rows}
 
     def enriched_item_ids(self) -> set[int]:
         with self.session() as s:
@@ -159,9 +180,14 @@ class MetadataStore:
     # --- users and ratings -------------------------------------------------------------------
     def user(self, user_id: int) -> dict:
         uid = self.require_user(user_id)
+        if (cached := self._users.get(uid)) is not None:
+            return dict(cached)
         with self.session() as s:
             row = s.get(User, uid)
-            return {key: getattr(row, key) for key in USER_FIELDS}
+            user = {key: getattr(row, key) for key in USER_FIELDS}
+        if self.cache_rows:
+            self._users[uid] = user
+        return dict(user)
 
     def users(self, user_ids: Sequence[int]) -> dict[int, dict]:
         with self.session() as s:
@@ -175,8 +201,14 @@ class MetadataStore:
         """The user's ratings, newest first (ties: higher item id first): the one query for
         a user's history (``item_id``, ``title``, ``rating``, ``timestamp``)."""
         uid = self.require_user(user_id)
-        with self.session() as s:
-            return q.user_ratings(s, uid, limit)
+        if not self.cache_rows:
+            with self.session() as s:
+                return q.user_ratings(s, uid, limit)
+        rows = self._ratings.get(uid)
+        if rows is None:
+            with self.session() as s:
+                rows = self._ratings[uid] = q.user_ratings(s, uid)
+        return [dict(r) for r in (rows if limit is None else rows[:limit])]
 
     def rating_counts(self, groups: Sequence[str] = ()) -> dict[int, int]:
         """item → ratings by users in ``groups`` (all users if empty)."""
