@@ -14,6 +14,8 @@ Printed, saved to bench/out/api.json and bench/out/api.png (``--name``); nothing
     .venv/bin/python bench/bench_api.py                                   # 0.5B, 3 LLM requests
     .venv/bin/python bench/bench_api.py --model qwen2.5-coder-1.5b --llm-requests 2
     .venv/bin/python bench/bench_api.py --skip-llm                       # throughput only
+    .venv/bin/python bench/bench_api.py --skip-llm --skip-bare --only-recommend \
+        --concurrency 20 --seconds 300 --name api-load   # 5 minutes at 20 clients, server RSS
 Needs the built stores (`recagents setup`); the API server runs with chat=False.
 """
 
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
@@ -156,17 +159,60 @@ async def load(url: str, name: str, seconds: float, concurrency: int, warmup: fl
     }
 
 
+class MemorySampler:
+    """The server's resident memory (MiB) every ``every`` seconds, in a thread."""
+
+    def __init__(self, pid: int, every: float) -> None:
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.every = every
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        start = time.perf_counter()
+        while not self._stop.is_set():
+            rss = self.proc.memory_info().rss / 2**20
+            self.samples.append((round(time.perf_counter() - start, 1), round(rss, 1)))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def throughput(args) -> dict:
     results = {}
-    for kind, names in (
-        ("bare", ["bare hello"]),
-        ("api", ["GET /items/{id}", "POST /recommend?llm=false"]),
-    ):
+    api_names = ["GET /items/{id}", "POST /recommend?llm=false"]
+    if args.only_recommend:
+        api_names = ["POST /recommend?llm=false"]
+    plan = (
+        [("api", api_names)] if args.skip_bare else [("bare", ["bare hello"]), ("api", api_names)]
+    )
+    for kind, names in plan:
         server = Server(kind)
         try:
             server.wait()
             for name in names:
-                r = asyncio.run(load(server.url, name, args.seconds, args.concurrency, 1.0))
+                sampler = (
+                    MemorySampler(server.proc.pid, args.memory_every) if kind == "api" else None
+                )
+                with sampler or nullcontext():
+                    r = asyncio.run(load(server.url, name, args.seconds, args.concurrency, 1.0))
+                if sampler is not None:
+                    r["memory_mib"] = sampler.samples
+                    mem = [m for _, m in sampler.samples]
+                    print(
+                        f"  server RSS: start {mem[0]:.0f} MiB, after 1/4 {mem[len(mem) // 4]:.0f},"
+                        f" 1/2 {mem[len(mem) // 2]:.0f}, 3/4 {mem[3 * len(mem) // 4]:.0f}, "
+                        f"end {mem[-1]:.0f}, max {max(mem):.0f} ({len(mem)} samples)"
+                    )
                 results[name] = r
                 print(
                     f"{name:<22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  "
@@ -174,10 +220,11 @@ def throughput(args) -> dict:
                 )
         finally:
             server.stop()
-    bare = results["bare hello"]["rps"]
-    for name in ("GET /items/{id}", "POST /recommend?llm=false"):
-        results[name]["vs_bare"] = results[name]["rps"] / bare
-        print(f"{name}: {100 * results[name]['vs_bare']:.0f} % of bare (goal ≥ 50 %)")
+    if "bare hello" in results:
+        bare = results["bare hello"]["rps"]
+        for name in api_names:
+            results[name]["vs_bare"] = results[name]["rps"] / bare
+            print(f"{name}: {100 * results[name]['vs_bare']:.0f} % of bare (goal ≥ 50 %)")
     return results
 
 
@@ -296,6 +343,11 @@ def main() -> None:
         "--llm-timeout", type=float, default=600.0, help="RECAGENTS_LLM_TIMEOUT_S of part 2."
     )
     ap.add_argument("--skip-llm", action="store_true", help="Throughput only.")
+    ap.add_argument("--skip-bare", action="store_true", help="No bare FastAPI baseline.")
+    ap.add_argument(
+        "--only-recommend", action="store_true", help="Throughput of POST /recommend only."
+    )
+    ap.add_argument("--memory-every", type=float, default=5.0, help="Server RSS sample period (s).")
     ap.add_argument("--name", default="api", help="Output files bench/out/NAME.json|png.")
     args = ap.parse_args()
     if args.serve:

@@ -1,7 +1,8 @@
 """`recagents serve`: the host app (REST API + chat UI at /chat) under uvicorn.
 
-Listening beyond loopback needs API tokens (``RECAGENTS_API_TOKENS``): without them the command
-refuses to start rather than serve an open API (or one that refuses every request).
+Listening beyond loopback needs API tokens (``RECAGENTS_API_TOKENS``) and, with the chat, the
+chat's login (``RECAGENTS_CHAT_PASSWORD`` + ``CHAINLIT_AUTH_SECRET``): without them the command
+refuses to start rather than serve an open API or chat (or ones that refuse every request).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def serve(
 
     from recagents.api.deps import configured_tokens, is_loopback
     from recagents.app.host import create_app
+    from recagents.chat.auth import refusal as chat_refusal
     from recagents.errors import InvalidArgumentError
     from recagents.settings import get_settings
 
@@ -38,6 +40,8 @@ def serve(
             "RECAGENTS_API_TOKENS=token1,token2 (clients send 'Authorization: Bearer <token>'), "
             "or listen on 127.0.0.1"
         )
+    if chat and not is_loopback(host) and (reason := chat_refusal(settings, host)):
+        raise InvalidArgumentError(reason)
     app = create_app(
         settings, chat=chat, warm_llm=warm_llm, bind_host=host, provider=provider, model=model
     )

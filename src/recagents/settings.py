@@ -209,7 +209,33 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated bearer tokens of the REST API (RECAGENTS_API_TOKENS). Set: "
         "every API request needs `Authorization: Bearer <one of them>`. Unset: the API is open "
-        "on a loopback address only; listening elsewhere without tokens, it refuses requests.",
+        "on a loopback address only; listening elsewhere without tokens, it refuses requests. "
+        "These tokens have the `read` scope: no personal fields of users.",
+    )
+    api_personal_tokens: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated bearer tokens with the `read` AND `personal` scopes "
+        "(demographics, zip codes and rating dates of users, each where asked).",
+    )
+    api_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body the API reads (bytes); larger ones get 413 unread.",
+    )
+    api_rate_limit: str = Field(
+        default="50/second;1000/minute",
+        description="Requests per token (limits' notation: '50/second;1000/minute'); over it, "
+        "429 with Retry-After. Without tokens (loopback only) there is no limit.",
+    )
+    api_personal_rate_limit: str = Field(
+        default="30/minute",
+        description="User profiles (GET /users/{id}) per token; no bulk export of user data.",
+    )
+    api_deadline_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest non-LLM work of one API request (then 504); LLM work has its own "
+        "deadline (?timeout_s).",
     )
 
     @model_validator(mode="after")

@@ -46,26 +46,32 @@ def open_client(
     bind_host: str = "127.0.0.1",
     agents_config=None,
     backend_down: bool = False,
+    settings_update: dict | None = None,
+    raise_server_exceptions: bool = True,
     **resource_fields,
 ) -> Iterator[TestClient]:
     """``llm``: a handle; None: asking for the LLM fails the test, or (``backend_down``) the
-    backend cannot start."""
+    backend cannot start. ``settings_update``: more settings (e.g. personal tokens, limits)."""
     settings = services.settings.model_copy(
-        update={"api_tokens": SecretStr(tokens) if tokens is not None else None}
+        update={
+            "api_tokens": SecretStr(tokens) if tokens is not None else None,
+            **(settings_update or {}),
+        }
     )
     resources_cls = AppResources if llm is not None else DeadLLM if backend_down else NoLLM
     resources = resources_cls(settings, services, llm=llm, **resource_fields)
     app = create_app(resources=resources, chat=False, bind_host=bind_host)
     if agents_config is not None:
         app.state.agents_config = agents_config
-    with TestClient(app) as client:
+    with TestClient(app, raise_server_exceptions=raise_server_exceptions) as client:
         yield client
 
 
 @pytest.fixture
 def api_client() -> Callable[..., contextmanager]:
     """api_client(services, llm=None, tokens=None, bind_host=..., agents_config=None,
-    backend_down=False, **AppResources fields) -> a context manager giving a TestClient."""
+    backend_down=False, settings_update=None, raise_server_exceptions=True,
+    **AppResources fields) -> a context manager giving a TestClient."""
     return open_client
 
 

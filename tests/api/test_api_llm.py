@@ -4,6 +4,14 @@ catalogue and in the retrieval's pool, nothing the user already rated), never wo
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -53,3 +61,59 @@ def test_one_assistant_turn(api_client, agent_services, local_handle, seen_by):
     assert ids <= agent_services.store.item_ids
     if any(c["name"] == "recommend_items" for c in result.tool_calls):
         assert not ids & seen_by(42)
+
+
+def _busy(server) -> bool:
+    """Whether the embedded server is generating (its /slots, which needs our API key)."""
+    request = urllib.request.Request(
+        f"{server.address}/slots", headers={"Authorization": f"Bearer {server.api_key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=2) as resp:
+            return any(slot.get("is_processing") for slot in json.load(resp))
+    except (OSError, ValueError):
+        return False
+
+
+def test_the_embedded_server_needs_its_key(local_handle):
+    server = local_handle.server
+    assert server is not None and local_handle.api_key == server.api_key
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1})
+    request = urllib.request.Request(
+        f"{server.base_url}/chat/completions",
+        data=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 401
+
+
+def test_a_crashed_llm_gives_the_fallback_then_recovers(
+    api_client, agent_services, local_handle, small_config
+):
+    """Killing the llama.cpp child mid-request: that request gets the flagged engine-order
+    fallback (200), and the next one is answered by the restarted server."""
+    server = local_handle.server
+    assert server is not None and server.healthy()
+    body = {"user_id": 42, "limit": 3}
+    with api_client(agent_services, llm=local_handle, agents_config=small_config) as client:
+        box: dict = {}
+        worker = threading.Thread(target=lambda: box.update(r=client.post("/recommend", json=body)))
+        worker.start()
+        deadline = time.monotonic() + 300
+        while not _busy(server):
+            assert worker.is_alive() and time.monotonic() < deadline, "no LLM call was made"
+            time.sleep(0.2)
+        old_pid = server.pid
+        os.kill(old_pid, signal.SIGKILL)
+        worker.join(600)
+        crashed = box["r"]
+        assert crashed.status_code == 200, crashed.text
+        result = crashed.json()
+        assert result["fallback"] is True and result["errors"]
+        assert len(result["items"]) == 3
+        again = client.post("/recommend", json=body)
+    assert again.status_code == 200, again.text
+    assert server.pid != old_pid and server.healthy()
+    assert again.json()["usage"]["llm_calls"] > 0 and not again.json()["fallback"]

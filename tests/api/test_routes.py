@@ -62,7 +62,7 @@ def test_unknown_and_malformed_item_ids(read_api):
 
 def test_user_profile_and_history(read_api, tool_ctx):
     rows = tool_ctx.history(7)
-    response = read_api.get("/users/7", params={"history_limit": 30})
+    response = read_api.get("/users/7", params={"history_limit": 30, "dates": True})
     assert response.status_code == 200
     user = UserOut.model_validate(response.json())
     assert user.id == "7" and user.n_ratings == len(rows)
@@ -171,10 +171,14 @@ def test_bad_bodies_are_422_with_the_field(api, body, field):
 
 
 def test_requests_the_catalogue_cannot_satisfy_are_422_with_a_message(api):
-    unknown = {"history": [{"item_id": "999999"}, {"item_id": "abc"}]}
+    unknown = {"history": [{"item_id": "999999"}, {"item_id": 123456}]}
     response = api.post("/recommend", params=NO_LLM, json=unknown)
     assert response.status_code == 422
     assert "catalogue" in response.json()["detail"][0]["msg"]
+    malformed = {"history": [{"item_id": "abc"}]}  # not an id at all: refused field by field
+    response = api.post("/recommend", params=NO_LLM, json=malformed)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:4] == ["body", "history", 0, "item_id"]
     nothing = api.post("/recommend/item", params=NO_LLM, json={"limit": 3})
     assert nothing.status_code == 422
     assert api.post("/recommend", params=NO_LLM, content=b"{not json").status_code == 422

@@ -10,17 +10,22 @@ elsewhere (``app.state.bind_host``) without tokens answers 401 saying to set the
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import math
 import secrets
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 
 from recagents.agents.config import AgentsConfig
-from recagents.api.errors import LLMDeadlineError
+from recagents.api.errors import LLMDeadlineError, WorkDeadlineError
 from recagents.app.resources import AppResources
 from recagents.settings import Settings
 
@@ -45,10 +50,32 @@ Resources = Annotated[AppResources, Depends(get_resources)]
 
 
 # --- auth --------------------------------------------------------------------------------------
-def configured_tokens(settings: Settings) -> list[str]:
-    secret = settings.api_tokens
+READ, PERSONAL = "read", "personal"  # token scopes: the catalogue and recommendations / users
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the scopes of the token (``key``: a digest of it, for the rate limits;
+    None without tokens, on loopback)."""
+
+    scopes: frozenset[str]
+    key: str | None = None
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+OPEN = Principal(frozenset({READ, PERSONAL}))  # loopback without tokens: a single local user
+
+
+def _split(secret: SecretStr | None) -> list[str]:
     raw = secret.get_secret_value() if secret is not None else ""
     return [t.strip() for t in raw.split(",") if t.strip()]
+
+
+def configured_tokens(settings: Settings) -> list[str]:
+    """Every configured token, whatever its scopes."""
+    return _split(settings.api_tokens) + _split(settings.api_personal_tokens)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -66,24 +93,101 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def require_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> None:
-    tokens = configured_tokens(request.app.state.settings)
+def _matches(given: bytes, tokens: list[str]) -> bool:
+    found = False
+    for token in tokens:  # every token is compared: the time does not say which one matched
+        found |= secrets.compare_digest(given, token.encode())
+    return found
+
+
+def authenticate(request: Request) -> Principal:
+    """The caller's principal from the ``Authorization`` header, or 401/403 (``HTTPException``).
+    Reads headers only: ``ApiRoute`` calls it before the body is read."""
+    settings: Settings = request.app.state.settings
+    read, personal = _split(settings.api_tokens), _split(settings.api_personal_tokens)
     host = getattr(request.app.state, "bind_host", None)
-    if not tokens:
+    if not read and not personal:
         if is_loopback(host):
-            return
+            return OPEN
         raise _unauthorized(
             f"this server listens on {host!r} (not loopback) and no API tokens are configured: "
             "set RECAGENTS_API_TOKENS=token1,token2 and send 'Authorization: Bearer <token>'"
         )
-    if credentials is None or not credentials.credentials:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "bearer" or not credentials:
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    given = credentials.credentials.encode()
-    if not any(secrets.compare_digest(given, t.encode()) for t in tokens):
-        raise HTTPException(403, detail="invalid token: not one of RECAGENTS_API_TOKENS")
+    given = credentials.encode()
+    key = hashlib.sha256(given).hexdigest()[:16]
+    if _matches(given, personal):
+        return Principal(frozenset({READ, PERSONAL}), key)
+    if _matches(given, read):
+        return Principal(frozenset({READ}), key)
+    raise HTTPException(403, detail="invalid token: not one of RECAGENTS_API_TOKENS")
+
+
+async def require_token(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    """The caller (``ApiRoute`` authenticated it before reading the body); declared on every
+    protected route, which also documents the bearer scheme in the OpenAPI schema."""
+    principal = getattr(request.state, "principal", None)
+    return principal if principal is not None else authenticate(request)
+
+
+Caller = Annotated[Principal, Security(require_token)]
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The caller if the request carries valid credentials (or needs none), else None."""
+    try:
+        return authenticate(request)
+    except HTTPException:
+        return None
+
+
+# --- rate limits (per token) --------------------------------------------------------------------
+class RateLimits:
+    """Per-token request limits (``limits``' moving windows, in memory: one process)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from limits import parse_many
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._rules = {
+            "requests": parse_many(settings.api_rate_limit),
+            "profiles": parse_many(settings.api_personal_rate_limit),
+        }
+        self._text = {
+            "requests": settings.api_rate_limit,
+            "profiles": settings.api_personal_rate_limit,
+        }
+
+    def hit(self, kind: str, principal: Principal) -> None:
+        """Count one ``kind`` ("requests", "profiles") for the token; over a limit: 429."""
+        if principal.key is None:
+            return
+        for rule in self._rules[kind]:
+            if not self._limiter.hit(rule, kind, principal.key):
+                reset = self._limiter.get_window_stats(rule, kind, principal.key).reset_time
+                retry = max(1, math.ceil(reset - time.time()))
+                raise HTTPException(
+                    429,
+                    detail=f"rate limit of this token exceeded ({self._text[kind]} {kind}): "
+                    f"retry in {retry} s",
+                    headers={"Retry-After": str(retry)},
+                )
+
+
+def rate_limits(request: Request) -> RateLimits:
+    state = request.app.state
+    limits = getattr(state, "rate_limits", None)
+    if limits is None:
+        limits = state.rate_limits = RateLimits(state.settings)
+    return limits
 
 
 # --- the agents and the LLM -------------------------------------------------------------------
@@ -144,4 +248,18 @@ async def run_llm_work(request: Request, work: Callable[[], T], timeout_s: float
         )
     if scope.cancelled_caught:
         raise LLMDeadlineError(f"the LLM work did not finish within {deadline:g} s")
+    return result
+
+
+async def run_bounded(request: Request, work: Callable[[], T]) -> T:
+    """``work()`` (non-LLM: catalogue, retrieval) in a worker thread, within
+    ``RECAGENTS_API_DEADLINE_S``: past it, 504 (the thread's answer is dropped)."""
+    deadline = request.app.state.settings.api_deadline_s
+    result: Any = None
+    with anyio.move_on_after(deadline) as scope:
+        result = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    if scope.cancelled_caught:
+        raise WorkDeadlineError(
+            f"the request's work did not finish within {deadline:g} s (RECAGENTS_API_DEADLINE_S)"
+        )
     return result

@@ -8,9 +8,20 @@ superset of it. The bounds are the ARAG request's own (``MAX_TEXT``, ``MAX_HISTO
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
 
 from recagents.agents.state import MAX_AGENT_K, MAX_HISTORY, MAX_TEXT, HistoryEvent
 from recagents.services.requests import FilterRequest
@@ -19,15 +30,76 @@ MAX_ID = 2**31 - 1
 MAX_MESSAGE = 4000  # the assistant's own limit (recagents.assistant.run.MAX_QUESTION)
 DEFAULT_LIMIT = 10  # agentic_rec's default
 
-# An id as the client sends it: a JSON number, or a string of digits (agentic_rec's type).
-# The answer's ids take the same type (see ``recagents.api.services.id_type``).
-IdIn = Annotated[int, Field(ge=1, le=MAX_ID)] | Annotated[str, Field(pattern=r"^[1-9][0-9]{0,8}$")]
+ASCII_INT = re.compile(r"0|[1-9][0-9]{0,9}")  # ASCII only: no "²", "①", "٥٠", "1_0", " 1"
+
+
+def _ascii_int(value: Any) -> Any:
+    """An integer from a URL: ASCII digits (Python's ``int`` also takes Unicode digits,
+    underscores, signs and spaces)."""
+    if isinstance(value, str) and not ASCII_INT.fullmatch(value):
+        raise ValueError("expected 1 to 10 ASCII digits without a leading zero")
+    return value
+
+
+def _id_in_range(value: str) -> str:
+    if int(value) > MAX_ID:
+        raise ValueError(f"an id is at most {MAX_ID}")
+    return value
+
+
+# An id as the client sends it: a JSON number (not a boolean, not a float), or a string of
+# ASCII digits (agentic_rec's type). The answer's ids take the same type (see
+# ``recagents.api.services.id_type``).
+IdIn = (
+    Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+    | Annotated[str, Field(pattern=r"^[1-9][0-9]{0,9}$"), AfterValidator(_id_in_range)]
+)
+# An integer from a URL path or query: ASCII digits (the route's Path/Query bounds apply), or 422.
+AsciiInt = Annotated[int, BeforeValidator(_ascii_int)]
+
+
+def _iso_datetime(value: Any) -> Any:
+    """An ISO 8601 date-time (string) → the same, normalised (naive UTC), so histories sort."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("event_datetime is an ISO 8601 date-time, e.g. 2000-12-31T22:12:40")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(
+            "event_datetime is an ISO 8601 date-time, e.g. 2000-12-31T22:12:40"
+        ) from exc
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.isoformat()
+
+
+class HistoryIn(BaseModel):
+    """One event of an ad-hoc history, agentic_rec's shape, validated: an id of ASCII digits
+    (or a number), a rating 1-5 (a JSON number; missing: counted as liked), an ISO 8601
+    date-time."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    item_id: IdIn
+    event_datetime: Annotated[str | None, BeforeValidator(_iso_datetime)] = None
+    event_name: Annotated[str | None, Field(max_length=64)] = None
+    event_value: Annotated[
+        StrictFloat | StrictInt | None, Field(ge=1, le=5, allow_inf_nan=False)
+    ] = Field(None, description="The rating, 1-5.")
+
+    def event(self) -> HistoryEvent:
+        """The agents' event (same fields)."""
+        return HistoryEvent.model_validate(self.model_dump())
+
+
 Limit = Annotated[
     int, Field(ge=1, le=MAX_AGENT_K, description=f"How many items (1 to {MAX_AGENT_K}).")
 ]
 Text = Annotated[str | None, Field(max_length=MAX_TEXT)]
 History = Annotated[
-    list[HistoryEvent],
+    list[HistoryIn],
     Field(
         max_length=MAX_HISTORY,
         description=f"Past interactions (at most {MAX_HISTORY}); `event_value` is a rating 1-5 "
@@ -176,19 +248,24 @@ class RecommendResponse(BaseModel):
 class Interaction(BaseModel):
     item_id: int | str
     title: str | None
-    event_datetime: str = Field(description="When (UTC, ISO 8601).")
+    event_datetime: str | None = Field(
+        None, description="When (UTC, ISO 8601): only with ?dates=true and the personal scope."
+    )
     event_name: Literal["rating"] = "rating"
     event_value: float = Field(description="The rating, 1-5.")
 
 
 class UserOut(BaseModel):
+    """Personal fields are null unless the token has the ``personal`` scope (the zip code:
+    and ``?zip_code=true``)."""
+
     id: int | str
-    text: str = Field(description="The user in words (age, gender, occupation).")
-    age: int
-    age_group: str
-    gender: str
-    occupation: str
-    zip_code: str
+    text: str | None = Field(None, description="The user in words (age, gender, occupation).")
+    age: int | None = None
+    age_group: str | None = None
+    gender: str | None = None
+    occupation: str | None = None
+    zip_code: str | None = None
     n_ratings: int
     history: list[Interaction] = Field(description="The most recent ratings, oldest first.")
 
@@ -219,7 +296,9 @@ class ComponentHealth(BaseModel):
 
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded", "error"]
-    components: dict[str, ComponentHealth]
+    components: dict[str, ComponentHealth] | None = Field(
+        None, description="Each part's status and details: only for an authorised caller."
+    )
 
 
 class ErrorBody(BaseModel):

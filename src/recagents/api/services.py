@@ -9,7 +9,10 @@ path and requests naming no id at all get strings too).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from weakref import WeakKeyDictionary
 
@@ -22,6 +25,7 @@ from recagents.api.errors import LLMDownError
 from recagents.api.schemas import (
     ComponentHealth,
     HealthOut,
+    HistoryIn,
     Interaction,
     ItemOut,
     RecommendBody,
@@ -33,6 +37,8 @@ from recagents.errors import InvalidArgumentError, RecagentsError
 from recagents.services.context import ServiceContext
 from recagents.services.requests import FilterRequest, UserMetadataRequest, validation_problems
 from recagents.services.users import user_profile
+
+log = logging.getLogger(__name__)
 
 IdOut = Callable[[int], int | str]
 ITEM_FIELDS = (
@@ -76,7 +82,7 @@ def recommend_request(body: RecommendBody) -> RecRequest:
     return rec_request(
         user_id=None if body.user_id is None else int(body.user_id),
         text=body.text,
-        history=body.history,
+        history=[e.event() for e in body.history],
         query=body.query,
         k=body.limit,
         filters=body.filters,
@@ -101,7 +107,7 @@ def similar_request(
     item_id: int | None,
     *,
     text: str | None,
-    history: list[HistoryEvent],
+    history: list[HistoryIn],
     limit: int,
     filters: FilterRequest | None,
 ) -> RecRequest:
@@ -109,12 +115,13 @@ def similar_request(
     the item as a loved history item and its plot as the text (so Swing neighbours, BPR fold-in
     and plot search all look for what resembles it); the item itself is never returned."""
     plot = None
+    events = [e.event() for e in history]
     if item_id is not None:
         (detail,) = ctx.store.item_details([item_id], ("title", "description", "storyline"))
-        history = [HistoryEvent(item_id=item_id, event_value=SIMILAR_RATING), *history]
+        events.insert(0, HistoryEvent(item_id=item_id, event_value=SIMILAR_RATING))
         plot = item_text(detail)[:MAX_TEXT]
     return rec_request(
-        text=plot or text, query=text if plot else None, history=history, k=limit, filters=filters
+        text=plot or text, query=text if plot else None, history=events, k=limit, filters=filters
     )
 
 
@@ -122,21 +129,44 @@ def similar_request(
 def run_agents(
     ctx: ServiceContext, req: RecRequest, llm, config: AgentsConfig | None
 ) -> ARAGResult:
-    """The ARAG graph (``llm=None``: retrieval only). With an LLM, an unreachable or timing-out
-    backend raises ``LLMDownError`` (503) instead of a silent retrieval-order answer."""
+    """The ARAG graph (``llm=None``: retrieval only).
+
+    The embedded server (a child process of ours): one that died since the last request is
+    restarted first; one that dies DURING this request gives this request the agents' flagged
+    fallback (retrieval order, template explanations, ``fallback: true``, the error in
+    ``errors``) at once instead of a restart inside it, and is restarted in the background for
+    the next one. A remote backend that is unreachable or times out raises ``LLMDownError``
+    (503): the operator has to act there."""
     if llm is None:
         return recommend_with_agents(ctx, req, None, config=config)
+    embedded = getattr(llm, "server", None) is not None
+    if embedded:
+        llm.recover()
+        llm_now = replace(llm, transport_retries=0)  # no restart-and-retry inside this request
+    else:
+        llm_now = llm
     down: list[str] = []
     result: ARAGResult | None = None
-    for node, update in stream_agents(ctx, req, llm, config=config):
+    for node, update in stream_agents(ctx, req, llm_now, config=config):
         if node == "result":
             result = update
         elif isinstance(update, dict) and update.get("llm_down"):
             down.extend(update.get("errors") or [node])
+    assert result is not None  # stream_agents always ends with it
+    if down and embedded:
+        log.warning("the embedded LLM failed during a request (%s): restarting it", down[0])
+        threading.Thread(target=_restart, args=(llm,), name="llm-restart", daemon=True).start()
+        return result
     if down:
         raise LLMDownError(f"the LLM is unavailable ({'; '.join(down)})")
-    assert result is not None  # stream_agents always ends with it
     return result
+
+
+def _restart(llm) -> None:
+    try:
+        llm.recover()
+    except Exception as exc:  # noqa: BLE001 - the next request tries again and reports it
+        log.warning("restarting the embedded LLM failed: %s", exc)
 
 
 def recommend_response(ctx: ServiceContext, result: ARAGResult, out: IdOut) -> RecommendResponse:
@@ -164,26 +194,38 @@ def recommend_response(ctx: ServiceContext, result: ARAGResult, out: IdOut) -> R
 
 
 # --- users and items ---------------------------------------------------------------------------
-def user_out(ctx: ServiceContext, user_id: int, out: IdOut, history_limit: int) -> UserOut:
-    profile = user_profile(ctx, UserMetadataRequest(user_id=user_id))
+def user_out(
+    ctx: ServiceContext,
+    user_id: int,
+    out: IdOut,
+    history_limit: int,
+    *,
+    fields: frozenset[str] = frozenset(),
+    dates: bool = False,
+) -> UserOut:
+    """The user's page: ratings always; of the personal fields only ``fields`` (see
+    ``recagents.assistant.policy.user_fields_allowed``), rating dates only with ``dates``."""
     rows = ctx.history(user_id)
     recent = list(reversed(rows[:history_limit]))  # oldest first, like agentic_rec
+    personal: dict = {}
+    if fields:
+        profile = user_profile(ctx, UserMetadataRequest(user_id=user_id))
+        personal = {f: getattr(profile, f) for f in fields}
+        if {"age", "gender", "occupation"} <= fields:
+            personal["text"] = f"{profile.age}-year-old {profile.gender}, {profile.occupation}"
     return UserOut(
         id=out(user_id),
-        text=f"{profile.age}-year-old {profile.gender}, {profile.occupation}",
-        age=profile.age,
-        age_group=profile.age_group,
-        gender=profile.gender,
-        occupation=profile.occupation,
-        zip_code=profile.zip_code,
         n_ratings=len(rows),
+        **personal,
         history=[
             Interaction(
                 item_id=out(r["item_id"]),
                 title=r["title"],
                 event_datetime=datetime.fromtimestamp(r["timestamp"], UTC)
                 .replace(tzinfo=None)
-                .isoformat(),
+                .isoformat()
+                if dates
+                else None,
                 event_value=float(r["rating"]),
             )
             for r in recent

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.routing import Mount
 
 from recagents.app.resources import AppResources, set_current_resources
 from recagents.settings import PROJECT_ROOT, Settings, get_settings
@@ -65,6 +66,7 @@ def create_app(
                 res.close()
 
     from recagents.api import build_api_router
+    from recagents.api.errors import install_error_handlers
 
     app = FastAPI(
         title="recagents",
@@ -74,9 +76,10 @@ def create_app(
     )
     app.state.settings = settings
     app.state.bind_host = bind_host
+    install_error_handlers(app)
     app.include_router(build_api_router())
     if chat:
-        mount_chat(app)
+        mount_chat(app, settings, bind_host)
 
         @app.get("/", include_in_schema=False)
         async def root() -> RedirectResponse:
@@ -108,16 +111,25 @@ class OfflineHTML(BaseHTTPMiddleware):
         return Response(body, status_code=response.status_code, headers=headers)
 
 
-def mount_chat(app: FastAPI) -> None:
+def mount_chat(app: FastAPI, settings: Settings, bind_host: str) -> None:
     """Mount the Chainlit app (``chainlit_example.py``) at ``/chat``; its config and public
-    files (offline theme) live at the project root."""
+    files (offline theme) live at the project root. The mount is wrapped in ``ChatGate``: off
+    loopback or with API tokens, a chat without its login is refused (403)."""
     os.environ.setdefault("CHAINLIT_APP_ROOT", str(PROJECT_ROOT))
     from chainlit.utils import mount_chainlit
+
+    from recagents.chat.auth import ChatGate
 
     mount_chainlit(app=app, target=str(CHAINLIT_TARGET), path=CHAT_PATH)
     from chainlit.server import app as chainlit_app
 
-    chainlit_app.add_middleware(OfflineHTML)
+    if not any(m.cls is OfflineHTML for m in chainlit_app.user_middleware):
+        chainlit_app.add_middleware(OfflineHTML)  # once: the Chainlit app is process-wide
+    for route in app.router.routes:
+        if isinstance(route, Mount) and route.path == CHAT_PATH:
+            route.app = gate = ChatGate(route.app, settings, bind_host)
+            if gate.reason:
+                log.warning("the chat at %s/ answers 403: %s", CHAT_PATH, gate.reason)
 
 
 def _version() -> str:

@@ -4,6 +4,9 @@
   explicitly asks for it; otherwise they are never requested, and removed from any result.
 - One turn may read the personal data (profile, history, neighbours) of at most
   ``max_users_per_turn`` distinct users: no bulk export.
+- The REST API applies the same classification (``user_fields_allowed``): demographics and
+  rating dates need a token with the ``personal`` scope, the zip code also an explicit request,
+  and profile reads are rate-limited per token (``RECAGENTS_API_PERSONAL_RATE_LIMIT``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from recagents.errors import RecagentsError
 from recagents.services.requests import USER_FIELDS
 
 PERSONAL_FIELDS = frozenset({"zip_code"})
+DEMOGRAPHIC_FIELDS = frozenset({"age", "age_group", "gender", "occupation"})
 PERSONAL_TOOLS = frozenset({"user_metadata", "recent_interactions", "similar_users"})
 _ASKS_PERSONAL = re.compile(r"\b(zip|zipcode|postal|post ?code)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+")
@@ -65,3 +69,12 @@ def scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value
+
+
+def user_fields_allowed(*, personal_scope: bool, asks_zip: bool) -> frozenset[str]:
+    """The user fields a REST API caller may read, by the rules above: demographics only with
+    the API's ``personal`` scope, and a zip code only with it AND an explicit request for it
+    (``?zip_code=true``, one user per request); a ``read`` token gets none of them."""
+    if not personal_scope:
+        return frozenset()
+    return DEMOGRAPHIC_FIELDS | (PERSONAL_FIELDS if asks_zip else frozenset())

@@ -20,7 +20,7 @@ router = APIRouter(tags=["chat"], route_class=ApiRoute)
 @router.post(
     "/chat",
     dependencies=[Security(require_token)],
-    responses=responses(400, 401, 403, 500, 503, 504),
+    responses=responses(400, 401, 403, 413, 429, 500, 503, 504),
 )
 async def chat(
     request: Request, body: ChatBody, resources: Resources, timeout_s: TimeoutS = None

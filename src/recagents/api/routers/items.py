@@ -5,35 +5,34 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request, Security
-from starlette.concurrency import run_in_threadpool
 
 from recagents.api import services
-from recagents.api.deps import Resources, TimeoutS, UseLLM, require_token
+from recagents.api.deps import Resources, TimeoutS, UseLLM, require_token, run_bounded
 from recagents.api.errors import ApiRoute, responses
 from recagents.api.routers.recommend import answer
 from recagents.api.routers.users import LimitOverride
-from recagents.api.schemas import MAX_ID, ItemOut, RecommendResponse, SimilarBody
+from recagents.api.schemas import MAX_ID, AsciiInt, ItemOut, RecommendResponse, SimilarBody
 
 router = APIRouter(
     prefix="/items",
     tags=["items"],
     route_class=ApiRoute,
     dependencies=[Security(require_token)],
-    responses=responses(400, 401, 403, 404, 500),
+    responses=responses(400, 401, 403, 404, 413, 429, 500, 504),
 )
 
-ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="MovieLens item id (1-1682).")]
+ItemId = Annotated[AsciiInt, Path(ge=1, le=MAX_ID, description="MovieLens item id (1-1682).")]
 
 
 @router.get("/{item_id}")
-async def get_item(item_id: ItemId, resources: Resources) -> ItemOut:
+async def get_item(request: Request, item_id: ItemId, resources: Resources) -> ItemOut:
     """The item's metadata; `text` is its description (plot). Ids are strings, as in
     agentic_rec. (Pages are kept in memory once read: the catalogue is read-only; a first read
     goes to the store in a worker thread.)"""
     ctx = resources.services
     if (hit := services.cached_item(ctx, item_id, str)) is not None:
         return hit
-    return await run_in_threadpool(services.item_out, ctx, item_id, str)
+    return await run_bounded(request, lambda: services.item_out(ctx, item_id, str))
 
 
 @router.post("/{item_id}/recommend", responses=responses(503, 504))

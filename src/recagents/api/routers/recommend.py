@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Security
-from starlette.concurrency import run_in_threadpool
 
 from recagents.agents import RecRequest
 from recagents.api import services
@@ -17,6 +16,7 @@ from recagents.api.deps import (
     UseLLM,
     agents_config,
     require_token,
+    run_bounded,
     run_llm_work,
 )
 from recagents.api.errors import ApiRoute, responses
@@ -33,7 +33,7 @@ router = APIRouter(
     tags=["recommend"],
     route_class=ApiRoute,
     dependencies=[Security(require_token)],
-    responses=responses(400, 401, 403, 404, 500, 503, 504),
+    responses=responses(400, 401, 403, 404, 413, 429, 500, 503, 504),
 )
 
 
@@ -56,7 +56,7 @@ async def answer(
         return services.recommend_response(ctx, result, out)
 
     if not llm:
-        return await run_in_threadpool(work)
+        return await run_bounded(request, work)
     return await run_llm_work(request, work, timeout_s)
 
 
