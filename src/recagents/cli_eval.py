@@ -132,6 +132,25 @@ def ranking(
             "<data_dir>/agents.yaml.",
         ),
     ] = False,
+    tune_users: Annotated[
+        int | None,
+        typer.Option("--tune-users", help="Valid users for --tune (default: as many as --users)."),
+    ] = None,
+    generated: Annotated[
+        int,
+        typer.Option(
+            "--generated",
+            help="Also run the earlier generated-verdict/permutation agents on the first N users.",
+        ),
+    ] = 0,
+    sampled: Annotated[
+        int,
+        typer.Option(
+            "--sampled",
+            help="Users of the sampled-candidate protocol (1 positive + 19 unseen; NDCG@5, "
+            "Hit@5; needs the LLM).",
+        ),
+    ] = 0,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -155,7 +174,8 @@ def ranking(
     settings = get_settings()
     options = RankingOptions(
         users=users, seed=seed, k=k, resamples=resamples, llm=not no_llm,
-        ablations=not no_ablations, tune=tune, cache_path=cache,
+        ablations=not no_ablations, tune=tune, cache_path=cache, tune_users=tune_users,
+        generated=generated, sampled=sampled,
         engines=parse_engines(engine_list or ("all" if engines else None)),
     )  # fmt: skip
     services = ServiceContext.from_settings(settings, holdout="test")

@@ -10,7 +10,7 @@ import json
 import re
 
 import pytest
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
 
 def ids_after(text: str, marker: str) -> list[int]:
@@ -18,12 +18,44 @@ def ids_after(text: str, marker: str) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", listed)]
 
 
-def arag_reply(*, ranker_drop: int = 0, confidence: str = "high", bad_first_rank: bool = False):
-    """Answers per task; the ranker returns the accepted ids reversed, minus ``ranker_drop``."""
+def scored(label_logprobs: dict[str, float]) -> AIMessage:
+    """A one-token answer with the top log-probabilities an OpenAI-style server returns."""
+    top = [{"token": t, "logprob": lp} for t, lp in label_logprobs.items()]
+    best = max(top, key=lambda t: t["logprob"])
+    return AIMessage(
+        best["token"],
+        response_metadata={"logprobs": {"content": [{**best, "top_logprobs": top}]}},
+    )
+
+
+def relevance_of(line: str) -> dict[str, float]:
+    """A deterministic graded distribution per movie line (by its length), never uniform."""
+    best = len(line) % 4
+    return {str(g): (-0.2 if g == best else -2.5 - g) for g in range(4)}
+
+
+def arag_reply(
+    *,
+    ranker_drop: int = 0,
+    confidence: str = "high",
+    bad_first_rank: bool = False,
+    false_explanation: str | None = None,
+):
+    """Answers per task; the ranker returns the accepted ids reversed, minus ``ranker_drop``;
+    scoring prompts get log-probabilities; ``false_explanation`` replaces the first written
+    explanation."""
     state = {"ranker_calls": 0}
 
-    def reply(messages: list[BaseMessage]) -> str:
+    def reply(messages: list[BaseMessage]) -> str | AIMessage:
         task = next(m.content for m in reversed(messages) if "TASK (" in str(m.content))
+        if "TASK (NLI): how well" in task:
+            return scored(relevance_of(task.rsplit("Movie: ", 1)[1]))
+        if "TASK (Explanations)" in task:
+            n = len(re.findall(r"^\d+\. ", task, flags=re.MULTILINE))
+            reasons = ["A fine pick for this user's taste."] * n
+            if false_explanation:
+                reasons[0] = false_explanation
+            return json.dumps({"reasons": reasons})
         if "TASK (User Understanding)" in task:
             return json.dumps(
                 {
@@ -65,6 +97,10 @@ def arag_reply(*, ranker_drop: int = 0, confidence: str = "high", bad_first_rank
         raise AssertionError(f"unexpected task: {task[:200]}")
 
     return reply
+
+
+GENERATE = {"nli": {"method": "generate"}, "ranker": {"method": "generate"}}
+"""The earlier generated-verdicts / generated-permutation design (still selectable)."""
 
 
 @pytest.fixture

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from recagents.agents import RecRequest, recommend_with_agents, stream_agents
+from recagents.agents import AgentsConfig, RecRequest, recommend_with_agents, stream_agents
 from recagents.agents.fusion import fuse
 from recagents.agents.graph import graph
 from recagents.errors import EmptyResultError, InvalidArgumentError, UnknownUserError
 from recagents.services.requests import FilterRequest
+from tests.agents.conftest import GENERATE
 
 K = 4
+GENERATED = AgentsConfig.model_validate(GENERATE)
 
 
 def seen(ratings_df, uid: int) -> set[int]:
@@ -36,10 +38,63 @@ def test_the_graph_has_the_arag_shape():
     }  # fmt: skip
 
 
-def test_known_user_end_to_end_with_fill_and_fusion(agent_services, scripted, ratings_df):
-    handle = scripted(ranker_drop=1)  # the model returns k-1 items (and one duplicate)
+def test_scored_path_fuses_scores_and_checks_explanations(agent_services, scripted, ratings_df):
+    handle = scripted()
     req = RecRequest(user_id=23, k=K, query="a light comedy")
     result = recommend_with_agents(agent_services, req, handle)
+    ids = [i["id"] for i in result.items]
+    assert len(ids) == K == len(set(ids)) and set(ids) <= set(result.candidates)
+    assert not set(ids) & seen(ratings_df, 23) and not result.fallback
+    bb = result.blackboard
+    # one scoring prompt per candidate (one token each), one profile call, one explanation call
+    assert bb["scoring"]["prompts"] == len(result.candidates)
+    assert result.usage["llm_calls"] == len(result.candidates) + 2
+    for v in bb["verdicts"]:
+        assert v["judged"] and 0 <= v["score"] <= 1
+        assert abs(sum(v["probs"].values()) - 1) < 1e-3 and min(v["probs"].values()) >= 0
+    ranking = bb["ranking"]
+    assert ranking["method"] == "fusion"
+    cfg = AgentsConfig.load(agent_services.settings).ranker
+    accepted = [i for i in result.candidates if i in set(bb["accepted"])]
+    fused = [i for i, _ in fuse(ranking["llm_order"], accepted, cfg.fusion_weight, cfg.rrf_k)]
+    assert ids == fused[:K]
+    by_score = sorted(bb["verdicts"], key=lambda v: -v["score"])
+    assert ranking["llm_order"][0] in {v["item_id"] for v in by_score[:1]} | set(bb["accepted"])
+    assert bb["explanations"] == {"written": K, "replaced": []}
+    assert all(i["explanation"] == "A fine pick for this user's taste." for i in result.items)
+    assert not any("TASK (Context Summary)" in str(t) for t in handle.chat_model.calls)
+
+
+def test_a_false_explanation_is_replaced_and_counted(agent_services, scripted, catalog):
+    lie = "A gripping horror western from 1931, like Casablanca."
+    result = recommend_with_agents(
+        agent_services, RecRequest(user_id=23, k=K), scripted(false_explanation=lie)
+    )
+    report = result.blackboard["explanations"]
+    assert report["written"] == K and len(report["replaced"]) == 1
+    first = result.items[0]
+    assert report["replaced"][0]["item_id"] == first["id"] and first["explanation"] != lie
+    genres = {c["item_id"]: c["genres"] for c in catalog}[first["id"]]
+    assert "horror" not in first["explanation"].lower() or "Horror" in genres
+
+
+def test_profiles_are_cached_per_user_block(agent_services, scripted):
+    req = RecRequest(user_id=31, k=K, query="cache me")
+    first = recommend_with_agents(agent_services, req, scripted())
+    handle = scripted()
+    again = recommend_with_agents(agent_services, req, handle)
+    assert first.blackboard["profile_cached"] is False
+    assert again.blackboard["profile_cached"] is True
+    assert again.blackboard["profile"] == first.blackboard["profile"]
+    assert not any("TASK (User Understanding)" in str(t) for t in handle.chat_model.calls)
+    other = recommend_with_agents(agent_services, req.model_copy(update={"query": "x"}), handle)
+    assert other.blackboard["profile_cached"] is False  # another request text: a new profile
+
+
+def test_generated_path_end_to_end_with_fill_and_fusion(agent_services, scripted, ratings_df):
+    handle = scripted(ranker_drop=1)  # the model returns k-1 items (and one duplicate)
+    req = RecRequest(user_id=23, k=K, query="a light comedy, please")  # a profile not cached
+    result = recommend_with_agents(agent_services, req, handle, config=GENERATED)
     ids = [i["id"] for i in result.items]
     assert len(ids) == K == len(set(ids))
     assert set(ids) <= set(result.candidates)
@@ -77,11 +132,10 @@ def test_candidate_ids_are_a_hard_filter_too(agent_services, scripted, ratings_d
 
 
 def test_ranker_repair_and_reflection_bound(agent_services, scripted):
-    from recagents.agents.config import AgentsConfig
-
-    cfg = AgentsConfig.model_validate({"reflection": {"enabled": True}})
+    cfg = AgentsConfig.model_validate({**GENERATE, "reflection": {"enabled": True}})
     handle = scripted(confidence="low", bad_first_rank=True)
     result = recommend_with_agents(agent_services, RecRequest(user_id=7, k=K), handle, config=cfg)
+    assert result.blackboard["ranking"].get("method") != "fusion"
     assert result.blackboard["reflection"] is not None  # low confidence → one reflection
     assert result.usage["llm_rounds"] <= 5
     tasks = handle.chat_model.calls

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from recagents.assistant.grounding import TitleIndex
+from recagents.services.grounding import TitleIndex
 from recagents.stores.checkpoints import open_checkpointer
 
 pytestmark = pytest.mark.llm

@@ -6,7 +6,6 @@ import pytest
 from pydantic import ValidationError
 
 from recagents.assistant.executor import resolve_refs
-from recagents.assistant.grounding import TitleIndex, drop_title_lists
 from recagents.assistant.plan import Plan
 from recagents.assistant.plan_checks import (
     complete_recommendation,
@@ -17,6 +16,7 @@ from recagents.assistant.plan_checks import (
 from recagents.assistant.policy import asks_for_personal
 from recagents.assistant.prompts import PLANNER_SYSTEM
 from recagents.errors import InvalidArgumentError
+from recagents.services.grounding import TitleIndex, drop_title_lists
 from recagents.tools import TOOLS_BY_NAME
 
 

@@ -52,11 +52,14 @@ def services(eval_settings, store, tool_recommender):
     return ServiceContext(eval_settings, store, recommender=tool_recommender)
 
 
-def tiny_config(pool: int = 6, **ranker) -> AgentsConfig:
+def tiny_config(pool: int = 6, generated: bool = False, **ranker) -> AgentsConfig:
+    """A small pool; ``generated``: the earlier design (generated verdicts and permutation)."""
+    method = "generate" if generated else "score"
+    ranker = {"method": "generate" if generated else "fusion", **ranker}
     return AgentsConfig.model_validate(
         {
             "retrieval": {"pool_size": pool},
-            "nli": {"chunk_size": pool, "min_keep": 4},
+            "nli": {"chunk_size": pool, "min_keep": 4, "method": method},
             "ranker": ranker,
         }
     )
@@ -141,7 +144,7 @@ def test_cli_no_llm_prints_one_json_line(eval_settings, sqlite_url, monkeypatch)
 def test_ablation_switches(services, scripted):
     handle = scripted()
     ctx = view_context(services, "test")
-    config = tiny_config()
+    config = tiny_config(generated=True)
     req = RecRequest(user_id=13, k=3)
     no_nli = recommend_with_agents(ctx, req, handle, config=config.ablated(nli=False))
     assert no_nli.blackboard["verdicts"] == []
@@ -155,10 +158,34 @@ def test_ablation_switches(services, scripted):
     assert config.nli.enabled and config.context_summary.enabled  # the original is untouched
 
 
+def test_scored_run_rows_generated_rows_and_the_sampled_protocol(services, scripted):
+    handle = scripted()
+    options = RankingOptions(users=3, seed=5, k=3, resamples=100, progress=False, generated=1,
+                             sampled=2)  # fmt: skip
+    config = tiny_config(pool=20, fusion_weight=0.5)
+    report = run_ranking(services, options, llm=handle, config=config)
+    check_report(report)
+    assert {"arag_llm", "arag_fused", "arag_generated", "arag_generated_fused"} <= set(
+        report["methods"]
+    )
+    assert "arag_llm_no_nli" not in report["methods"]  # ablations belong to the generated design
+    assert report["checks"]["fused_order_mismatches"] == []
+    assert set(report["cost"]) == {"full", "generated"} and len(report["cost"]["generated"]) == 1
+    # the order needs only the scores: one scoring prompt per candidate, no profile, no prose
+    for user, cost in report["cost"]["full"].items():
+        assert cost["llm_calls"] == len(report["pools"][user]) and cost["tokens_out"] == 0
+    sampled = report["sampled"]
+    assert sampled["users"] == 2 and sampled["candidates"] == 20
+    assert set(sampled["methods"]) == {"random", "popularity", "engine", "llm", "fused"}
+    for name, entry in sampled["methods"].items():
+        assert 0 <= entry["ndcg@5"]["mean"] <= entry["hit@5"]["mean"] <= 1, name
+        assert ("vs_engine" in entry) == (name != "engine")
+
+
 def test_scripted_run_ablations_and_cache(services, scripted, eval_settings):
     handle = scripted()
     options = RankingOptions(users=3, seed=5, k=3, resamples=100, progress=False)
-    config = tiny_config(pool=20, fusion_weight=0.5)
+    config = tiny_config(pool=20, generated=True, fusion_weight=0.5)
     first = run_ranking(services, options, llm=handle, config=config)
     for name in ARAG_METHODS:
         assert name in first["methods"] and f"{name}@pool" in first["methods"]

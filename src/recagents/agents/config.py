@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,15 +31,22 @@ class RetrievalConfig(_Section):
 class NLIConfig(_Section):
     # false: the ablation "without NLI" (no verdicts; every candidate goes on to the ranker)
     enabled: bool = True
+    # score: graded labels 0-3 from next-token probabilities, one token per candidate;
+    # generate: the earlier JSON verdicts with a written reason per candidate
+    method: Literal["score", "generate"] = "score"
     threshold: float = Field(0.5, ge=0, le=1)
     min_keep: int = Field(10, ge=1)
     chunk_size: int = Field(10, ge=1)
-    plot_words: int = Field(40, ge=5)
+    plot_words: int = Field(10, ge=0)
 
 
 class UserUnderstandingConfig(_Section):
-    recent_items: int = Field(15, ge=1, le=100)
-    neighbour_items: int = Field(5, ge=0, le=50)
+    # false: no profile call (the ranker's fusion does not read the profile; explanations and
+    # the generated ranker do)
+    enabled: bool = True
+    cache: bool = True  # profiles persisted per (user block, model) in the agents' store
+    recent_items: int = Field(10, ge=1, le=100)
+    neighbour_items: int = Field(3, ge=0, le=50)
 
 
 class ContextSummaryConfig(_Section):
@@ -49,8 +56,17 @@ class ContextSummaryConfig(_Section):
 
 
 class RankerConfig(_Section):
+    # fusion: the engine's order fused with the NLI relevance order (no LLM call);
+    # generate: the earlier generated permutation with explanations, fused the same way
+    method: Literal["fusion", "generate"] = "fusion"
     fusion_weight: float = Field(0.5, ge=0, le=1)
     rrf_k: int = Field(60, ge=1)
+
+
+class ExplanationsConfig(_Section):
+    # false: template explanations from the store only (no LLM call)
+    enabled: bool = True
+    max_words: int = Field(20, ge=5, le=60)
 
 
 class ReflectionConfig(_Section):
@@ -106,6 +122,7 @@ class AgentsConfig(_Section):
     user_understanding: UserUnderstandingConfig = UserUnderstandingConfig()
     context_summary: ContextSummaryConfig = ContextSummaryConfig()
     ranker: RankerConfig = RankerConfig()
+    explanations: ExplanationsConfig = ExplanationsConfig()
     reflection: ReflectionConfig = ReflectionConfig()
 
     @classmethod

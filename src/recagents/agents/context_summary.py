@@ -1,5 +1,10 @@
 """Context Summary: condenses the accepted candidates' evidence, with the profile, for the
-ranker."""
+ranker.
+
+With the fusion ranker (the default) nothing downstream reads prose, so the summary is short
+and written from the data, with no LLM call: the profile's gist and the accepted candidates
+with the highest relevance. With the generated ranker it is an LLM call, as in ARAG.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ def evidence(state: ARAGState) -> str:
     """The profile and the accepted candidates' verdicts, compact."""
     verdicts = {v["item_id"]: v for v in state.get("verdicts", [])}
     lines = [
-        f"[id {i}] {verdicts[i]['label']} {verdicts[i]['score']:.2f}: {verdicts[i]['reason']}"
+        f"[id {i}] {verdicts[i]['label']} {verdicts[i]['score']:.2f}"
+        + (f": {verdicts[i]['reason']}" if verdicts[i].get("reason") else "")
         for i in state.get("accepted", [])
         if i in verdicts
     ]
@@ -40,10 +46,27 @@ def template_summary(state: ARAGState) -> str:
     )
 
 
+def data_summary(state: ARAGState, top: int = 5) -> str:
+    """A short summary from the blackboard alone (no LLM)."""
+    titles = {c["item_id"]: c["title"] for c in state["candidates"]}
+    verdicts = {v["item_id"]: v for v in state.get("verdicts", []) if v.get("judged")}
+    best = sorted(
+        (i for i in state.get("accepted", []) if i in verdicts),
+        key=lambda i: -verdicts[i]["score"],
+    )[:top]
+    profile = state.get("profile") or {}
+    head = f"{profile['long_term']} " if profile.get("long_term") else ""
+    fits = ", ".join(f"{titles[i]} ({verdicts[i]['score']:.2f})" for i in best)
+    accepted = len(state.get("accepted", []))
+    return head + f"{accepted} candidates accepted" + (f"; best fits: {fits}." if fits else ".")
+
+
 def context_summary(
     state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig
 ) -> dict:
     started = time.perf_counter()
+    if context_of(runtime).config.ranker.method == "fusion":
+        return {"summary": data_summary(state), "timings": timed("context_summary", started)}
     task = (
         f"{evidence(state)}\n\nTASK (Context Summary): in at most 80 words, summarise what the "
         "accepted candidates offer this user and which of them fit the request best, naming "

@@ -1,5 +1,14 @@
-"""NLI: does each candidate fit this user's context? Batched (chunks run concurrently), ids
-constrained to the chunk, exactly one verdict per candidate (missing ones become neutral).
+"""NLI: does each candidate fit this user's context? One verdict per candidate.
+
+``nli.method: score`` (default): each candidate is *scored*, not argued: one prompt per
+candidate (the user block and the task first, byte-identical, so the backend caches them; the
+candidate's line last) and ONE generated token, read as a distribution over the graded labels
+0-3 from the next-token log-probabilities (``llm.scoring``). The verdict keeps the
+probabilities and the expected relevance in [0, 1]; no rationale is generated.
+
+``nli.method: generate`` (the earlier design, kept for comparison): batched JSON verdicts with
+a label, a score and a 15-word reason, ids constrained to the chunk (chunks run concurrently);
+missing ones become neutral.
 
 NLI reads the raw user context, not the profile, so it runs in parallel with User
 Understanding (as in ARAG).
@@ -15,10 +24,27 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from recagents.agents.prompting import ask, capped, sized, timed
-from recagents.agents.state import ARAGContext, ARAGState, context_of
+from recagents.agents.prompting import (
+    ask,
+    capped,
+    concurrency,
+    gate,
+    messages,
+    movie_line,
+    sized,
+    timed,
+)
+from recagents.agents.state import ARAGContext, ARAGState, Candidate, context_of
 from recagents.agents.steps import llm_step
+from recagents.llm.scoring import score_labels
 from recagents.llm.structured import constrain_ids
+
+LABELS = ("0", "1", "2", "3")
+SCORE_TASK = (
+    "TASK (NLI): how well does the movie below fit this user's lasting taste and the request? "
+    "Answer with one digit: 0 = poor fit, 1 = weak fit, 2 = good fit, 3 = excellent fit.\n"
+    "Movie: "
+)
 
 
 class Verdict(BaseModel):
@@ -52,6 +78,42 @@ def _judge(ctx: ARAGContext, state: ARAGState, ids: list[int], config) -> dict[i
     return out
 
 
+def scored_line(c: Candidate) -> str:
+    """The candidate's line in its scoring prompt: title, year, genres, the cut plot."""
+    plot = f" | {c['plot']}" if c["plot"] else ""
+    return movie_line(c["title"], c["year"], c["genres"]) + plot
+
+
+def verdict_of(item_id: int, probs: dict[str, float], relevance: float, usable: bool) -> dict:
+    label = "supports" if relevance >= 0.6 else "contradicts" if relevance <= 0.3 else "neutral"
+    return {
+        "item_id": item_id,
+        "label": label,
+        "score": round(relevance, 4),
+        "probs": {k: round(v, 4) for k, v in probs.items()},
+        "judged": usable,
+    }
+
+
+def _score_all(ctx: ARAGContext, state: ARAGState, config) -> dict:
+    candidates = state["candidates"]
+    prefix = messages(state, SCORE_TASK, candidates=False)
+    with gate(ctx):
+        batch = score_labels(
+            ctx.llm,
+            prefix,
+            [scored_line(c) for c in candidates],
+            LABELS,
+            config=config,
+            concurrency=concurrency(ctx),
+        )
+    verdicts = [
+        verdict_of(c["item_id"], s.probs, s.expected, s.usable)
+        for c, s in zip(candidates, batch.scores, strict=True)
+    ]
+    return {"verdicts": verdicts, "scoring": batch.as_dict()}
+
+
 def neutral(item_id: int, why: str) -> dict:
     return {"item_id": item_id, "label": "neutral", "score": 0.5, "reason": why, "judged": False}
 
@@ -75,7 +137,7 @@ def nli(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig)
     size = ctx.config.nli.chunk_size
     chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
 
-    def run() -> dict:
+    def generate() -> dict:
         with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
             parts = list(pool.map(lambda chunk: _judge(ctx, state, chunk, config), chunks))
         judged = {i: v for part in parts for i, v in part.items()}
@@ -86,6 +148,10 @@ def nli(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig)
             ]
         }
 
+    def score() -> dict:
+        return _score_all(ctx, state, config)
+
+    run = score if ctx.config.nli.method == "score" else generate
     update = llm_step(
         state, "nli", run, fallback={"verdicts": [neutral(i, "NLI unavailable") for i in ids]}
     )

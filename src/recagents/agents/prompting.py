@@ -41,7 +41,7 @@ def _stars(rating: float | int | None) -> str:
     return "" if rating is None else f" rated {rating:g}/5"
 
 
-def _movie(title: str | None, year: int | None, genres: Sequence[str]) -> str:
+def movie_line(title: str | None, year: int | None, genres: Sequence[str]) -> str:
     when = f" ({year})" if year and not str(title).endswith(f"({year})") else ""
     return f"{title}{when} [{', '.join(genres)}]"
 
@@ -66,7 +66,7 @@ def user_block(
     if history:
         lines.append("Rated recently (newest first):")
         lines += [
-            f"- {_movie(h['title'], h['year'], h['genres'])}{_stars(h.get('rating'))}"
+            f"- {movie_line(h['title'], h['year'], h['genres'])}{_stars(h.get('rating'))}"
             for h in history
         ]
     if favourites:
@@ -81,12 +81,17 @@ def candidate_block(candidates: list[Candidate]) -> str:
     lines = ["<candidates>"]
     for c in candidates:
         plot = f" | {c['plot']}" if c["plot"] else ""
-        lines.append(f"[id {c['item_id']}] {_movie(c['title'], c['year'], c['genres'])}{plot}")
+        lines.append(f"[id {c['item_id']}] {movie_line(c['title'], c['year'], c['genres'])}{plot}")
     lines.append("</candidates>")
     return "\n".join(lines)
 
 
-def messages(state: ARAGState, task: str) -> list:
+def messages(state: ARAGState, task: str, *, candidates: bool = True) -> list:
+    """System, then the shared block(s), then ``task``. ``candidates=False`` (the scoring
+    path): the user block alone, with ``task`` in the same message, so every prompt of a
+    request starts with the same bytes and the candidate lines come last."""
+    if not candidates:
+        return [SystemMessage(SYSTEM), HumanMessage(f"{state['user_block']}\n\n{task}")]
     shared = f"{state['user_block']}\n\n{state['candidate_block']}"
     return [SystemMessage(SYSTEM), HumanMessage(shared), HumanMessage(task)]
 
@@ -95,16 +100,20 @@ _gates: dict[int, threading.Semaphore] = {}
 _gates_lock = threading.Lock()
 
 
-def _gate(ctx: ARAGContext) -> threading.Semaphore:
+def concurrency(ctx: ARAGContext) -> int:
+    """How many agent calls may be in flight at once on this LLM (see ``gate``)."""
+    return ctx.config.llm_concurrency or (1 if ctx.llm.backend == "local" else 4)
+
+
+def gate(ctx: ARAGContext) -> threading.Semaphore:
     """How many agent calls may be in flight at once on this LLM.
 
     The embedded CPU server computes prompts compute-bound and caches a prefix per slot: two
     concurrent calls would each pay for the shared prefix, so there agents take turns (the
     second call then reuses the cached prefix). Remote backends run them in parallel.
     """
-    limit = ctx.config.llm_concurrency or (1 if ctx.llm.backend == "local" else 4)
     with _gates_lock:
-        return _gates.setdefault(id(ctx.llm), threading.Semaphore(limit))
+        return _gates.setdefault(id(ctx.llm), threading.Semaphore(concurrency(ctx)))
 
 
 def ask(
@@ -115,6 +124,7 @@ def ask(
     config: dict | None,
     *,
     max_tokens: int = 300,
+    candidates: bool = True,
 ) -> M:
     """One structured answer; raises ``RecagentsError`` (unreachable, garbage after repairs).
 
@@ -124,10 +134,9 @@ def ask(
     if ctx.llm is None:
         raise LLMUnavailableError("no LLM configured (retrieval-only run)", backend="none")
     budget = max(max_tokens, ctx.services.settings.llm_max_tokens)
-    with _gate(ctx):
-        return structured_call(
-            ctx.llm, schema, messages(state, task), config=config, max_tokens=budget
-        ).value
+    prompt = messages(state, task, candidates=candidates)
+    with gate(ctx):
+        return structured_call(ctx.llm, schema, prompt, config=config, max_tokens=budget).value
 
 
 def capped(max_chars: int, description: str):

@@ -1,9 +1,18 @@
-"""Item Ranker: the final k with explanations, ids constrained to the accepted candidates.
+"""Item Ranker: the final order of the accepted candidates, and explanations for the top k.
 
-Post-validation drops duplicates and non-candidates; ``finalize`` fuses the ranker's order with
-BPR's (weighted reciprocal rank), fills from BPR's order when the model returned too few and
-flags every filled item, and falls back to the retrieval order with template explanations when
-the LLM failed.
+``ranker.method: fusion`` (default): no LLM ranks. The order is the active engine's (retrieval)
+order fused with NLI's relevance order (weighted reciprocal rank, ``fusion_weight`` tuned on the
+``valid`` view by ``eval ranking --tune``); then ONE short call writes explanations for the
+final k only (``agents.explanations``). Without relevance scores (NLI failed) the order is the
+engine's, flagged as a fallback.
+
+``ranker.method: generate`` (the earlier design): the LLM writes a permutation of k ids with
+explanations, ids constrained to the accepted candidates; duplicates and non-candidates are
+dropped, and the generated order is fused with the engine's the same way.
+
+``finalize`` takes the top k, fills from the engine's order (flagged) when the model returned
+too few, and checks every explanation against the store: a false one is replaced by the data
+template and counted.
 """
 
 from __future__ import annotations
@@ -15,9 +24,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
+from recagents.agents.config import RankerConfig
+from recagents.agents.explanations import check, facts, template, write
 from recagents.agents.fusion import fuse
 from recagents.agents.prompting import ask, capped, sized, timed
-from recagents.agents.state import ARAGContext, ARAGState, context_of
+from recagents.agents.state import ARAGContext, ARAGState, RecRequest, context_of
 from recagents.agents.steps import llm_step
 from recagents.llm.structured import constrain_ids
 
@@ -66,53 +77,107 @@ def rank(ctx: ARAGContext, state: ARAGState, task: str, config) -> dict:
     return clean_ranking(value, accepted, state["request"]["k"])
 
 
+def fusion_ranking(state: ARAGState, cfg: RankerConfig) -> dict | None:
+    """The accepted candidates, the engine's order fused with the NLI relevance order
+    (weighted reciprocal rank, ``ranker.fusion_weight``); None when NLI scored nothing."""
+    verdicts = {v["item_id"]: v for v in state.get("verdicts", []) if v.get("judged")}
+    if not verdicts:
+        return None
+    accepted = state.get("accepted") or [c["item_id"] for c in state["candidates"]]
+    ids = set(accepted)
+    base = [c["item_id"] for c in state["candidates"] if c["item_id"] in ids]
+    rank = {i: r for r, i in enumerate(base)}
+    relevance = sorted(
+        (i for i in base if i in verdicts), key=lambda i: (-verdicts[i]["score"], rank[i])
+    )
+    fused = fuse(relevance, base, cfg.fusion_weight, cfg.rrf_k)
+    return {
+        "method": "fusion",
+        "llm_order": relevance,
+        "order": [i for i, _ in fused],
+        "scores": {i: round(score, 6) for i, score in fused},
+        "items": [],
+    }
+
+
+def _explained(ctx: ARAGContext, state: ARAGState, ranking: dict, config) -> dict:
+    """``ranking`` with one written explanation per item of its top k (one LLM call)."""
+    k = state["request"]["k"]
+    by_id = {c["item_id"]: c for c in state["candidates"]}
+    chosen = [by_id[i] for i in ranking["order"][:k]]
+    if not ctx.config.explanations.enabled:
+        return {"ranking": ranking}
+
+    def run() -> dict:
+        fs = facts(ctx, state, chosen)
+        text = RecRequest.model_validate(state["request"]).request_text
+        reasons = write(ctx, state, fs, text, config)
+        items = [
+            {"item_id": f["item_id"], "explanation": r} for f, r in zip(fs, reasons, strict=True)
+        ]
+        return {"ranking": {**ranking, "items": items}}
+
+    return llm_step(state, "explanations", run, fallback={"ranking": ranking})
+
+
 def ranker(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig) -> dict:
     started = time.perf_counter()
+    ctx = context_of(runtime)
     k = state["request"]["k"]
+    if ctx.config.ranker.method == "fusion":
+        ranking = fusion_ranking(state, ctx.config.ranker)
+        if ranking is None:  # NLI gave no scores: the flagged engine order
+            update = {"ranking": None, "errors": ["ranker: no relevance scores to fuse"]}
+        else:
+            update = _explained(ctx, state, ranking, config)
+        return {**update, "timings": timed("ranker", started)}
     update = llm_step(
         state,
         "ranker",
-        lambda: {"ranking": rank(context_of(runtime), state, ranking_task(state, k), config)},
+        lambda: {"ranking": rank(ctx, state, ranking_task(state, k), config)},
         fallback={"ranking": None},
     )
     return {**update, "timings": timed("ranker", started)}
 
 
-def template_explanation(state: ARAGState, candidate: dict) -> str:
-    """A grounded reason without the LLM: a shared genre with a rated movie, or the source."""
-    genres = set(candidate["genres"])
-    for h in state.get("history", []):
-        shared = sorted(genres & set(h["genres"]))
-        if shared and (h.get("rating") or 0) >= 4:
-            return f"{' and '.join(shared)}, like {h['title']}, which you rated {h['rating']:g}/5."
-    sources = candidate["sources"]
-    if "search" in sources:
-        return "Its plot matches your request."
-    if "popularity" in sources:
-        return "Popular with many users (no personal history to go on)."
-    return "Ranked high by the collaborative-filtering model for your rating history."
+def _final_order(state: ARAGState, cfg: RankerConfig) -> list[tuple[int, float]]:
+    accepted = set(state.get("accepted") or [c["item_id"] for c in state["candidates"]])
+    base = [c["item_id"] for c in state["candidates"] if c["item_id"] in accepted]
+    ranking = state.get("ranking")
+    if ranking is None:  # the LLM failed (or was not asked): the retrieval order
+        return [(i, 1.0 / (cfg.rrf_k + r)) for r, i in enumerate(base, 1)]
+    if ranking.get("method") == "fusion":
+        return [(i, ranking["scores"][i]) for i in ranking["order"]]
+    generated = [i["item_id"] for i in ranking.get("items", [])]
+    return fuse(generated, base, cfg.fusion_weight, cfg.rrf_k)
 
 
 def finalize(state: ARAGState, runtime: Runtime[ARAGContext]) -> dict:
+    """The top k with explanations, each checked against the store: a false one is replaced
+    by the data template and counted (``explanations`` on the blackboard)."""
     started = time.perf_counter()
-    cfg = context_of(runtime).config.ranker
+    ctx = context_of(runtime)
     k = state["request"]["k"]
     by_id = {c["item_id"]: c for c in state["candidates"]}
-    accepted = set(state.get("accepted") or by_id)
-    base = [c["item_id"] for c in state["candidates"] if c["item_id"] in accepted]
-    ranking = state.get("ranking")
-    llm_items = (ranking or {}).get("items", [])
-    explanations = {i["item_id"]: i["explanation"] for i in llm_items}
-    if ranking is None:  # the LLM failed (or was not asked): the retrieval order
-        order = [(i, 1.0 / (cfg.rrf_k + r)) for r, i in enumerate(base, 1)]
-    else:
-        weight = cfg.fusion_weight
-        order = fuse(list(explanations), base, weight, cfg.rrf_k)
-    llm_rank = {i: r for r, i in enumerate(explanations, start=1)}
-    items = []
-    for item_id, score in order[:k]:
+    ranking = state.get("ranking") or {}
+    written = {i["item_id"]: i["explanation"] for i in ranking.get("items", [])}
+    llm_rank = (
+        {i: r for r, i in enumerate(ranking.get("llm_order") or written, start=1)}
+        if ranking
+        else {}
+    )
+    order = _final_order(state, ctx.config.ranker)[:k]
+    chosen = [by_id[i] for i, _ in order]
+    fs = {f["item_id"]: f for f in facts(ctx, state, chosen)}
+    checker = _checker(ctx, state)
+    replaced, items = [], []
+    for item_id, score in order:
         c = by_id[item_id]
-        filled = item_id not in explanations
+        text = written.get(item_id)
+        why = checker(text, fs[item_id]) if text else None
+        if why:
+            replaced.append({"item_id": item_id, "why": why, "text": text})
+        explanation = text if text and not why else template(fs[item_id], c["sources"])
         items.append(
             {
                 "id": item_id,
@@ -120,10 +185,35 @@ def finalize(state: ARAGState, runtime: Runtime[ARAGContext]) -> dict:
                 "year": c["year"],
                 "genres": c["genres"],
                 "score": round(score, 6),
-                "explanation": explanations.get(item_id) or template_explanation(state, c),
-                "filled": filled,
+                "explanation": explanation,
+                "filled": item_id not in written,
                 "llm_rank": llm_rank.get(item_id),
                 "base_rank": c["base_rank"],
             }
         )
-    return {"items": items, "timings": timed("finalize", started)}
+    report = {"written": sum(i in written for i, _ in order), "replaced": replaced}
+    return {"items": items, "explanations": report, "timings": timed("finalize", started)}
+
+
+def _checker(ctx: ARAGContext, state: ARAGState):
+    req = RecRequest.model_validate(state["request"])
+    history = state.get("history", [])
+    pool = {c["item_id"]: c for c in state["candidates"]}
+    known = {**{h["item_id"]: h for h in history}, **pool}
+    genres = {i: list(x["genres"]) for i, x in known.items()}
+    years = {i: x["year"] for i, x in known.items()}
+    asked = set((req.filters.genres if req.filters else None) or [])
+
+    def run(text: str, fact) -> str | None:
+        return check(
+            text,
+            fact,
+            index=ctx.services.title_index,
+            allowed_ids=set(known),
+            named_genres=genres,
+            named_years=years,
+            request_text=req.request_text,
+            request_genres=asked,
+        )
+
+    return run

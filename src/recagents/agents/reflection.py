@@ -23,6 +23,8 @@ def needs_reflection(state: ARAGState, runtime: Runtime[ARAGContext]) -> bool:
     ranking = state.get("ranking")
     if not cfg.enabled or not ranking or not ranking["items"]:
         return False
+    if ranking.get("method") == "fusion":  # an order fused from scores: nothing to critique
+        return False
     k = state["request"]["k"]
     top = {i["item_id"] for i in ranking["items"][:k]}
     overlap = len(top & set(nli_best(state, k))) / k

@@ -16,7 +16,18 @@ from recagents.agents.steps import llm_rounds
 from recagents.llm.accounting import UsageTracker
 from recagents.services.context import ServiceContext
 
-BLACKBOARD_KEYS = ("profile", "verdicts", "accepted", "summary", "ranking", "reflection")
+BLACKBOARD_KEYS = (
+    "history",
+    "profile",
+    "profile_cached",
+    "verdicts",
+    "scoring",
+    "accepted",
+    "summary",
+    "ranking",
+    "reflection",
+    "explanations",
+)
 
 
 class ARAGResult(BaseModel):
@@ -45,6 +56,7 @@ def _result(state: dict, tracker: UsageTracker, seconds: float, llm_used: bool) 
             "llm_calls": usage.calls,
             "tokens_in": usage.input_tokens,
             "tokens_out": usage.output_tokens,
+            "tokens_cached": usage.cached_tokens,
             "seconds": round(seconds, 3),
             "llm_seconds": round(usage.latency_s, 3),
             "per_node_seconds": state.get("timings", {}),

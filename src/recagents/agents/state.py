@@ -87,12 +87,17 @@ class ARAGState(TypedDict, total=False):
     candidates: list[Candidate]
     history: list[dict]  # the user's recent history shown to the agents
     profile: dict | None  # User Understanding
-    verdicts: list[dict]  # NLI: {item_id, label, score, reason, judged}
+    profile_cached: bool  # the profile came from the agents' store (no LLM call)
+    verdicts: list[dict]  # NLI: {item_id, label, score, probs | reason, judged}
+    scoring: dict  # NLI's scoring batch: method, prompt/generated/cached tokens, unusable
     accepted: list[int]  # NLI-filtered candidate ids, best first
     summary: str | None  # Context Summary
-    ranking: dict | None  # Item Ranker: {"items": [{item_id, explanation}], "confidence"}
+    # Item Ranker: {"method", "items": [{item_id, explanation}], "llm_order", "order", "scores"}
+    # (fusion) or {"items", "confidence"} (generated)
+    ranking: dict | None
     reflection: dict | None
     items: list[dict]  # the final, fused top-k
+    explanations: dict  # the check: {"written": n, "replaced": [{item_id, why, text}]}
     llm_down: Annotated[bool, operator.or_]  # the LLM is unreachable: later agents skip it
     llm_nodes: Annotated[list[str], operator.add]  # the agents that asked the LLM
     errors: Annotated[list[str], operator.add]

@@ -1,8 +1,15 @@
 """User Understanding: a short structured profile from the user context (demographics, recent
-history, what similar users liked, the request)."""
+history, what similar users liked, the request).
+
+Profiles are cached in the agents' LangGraph Store (the configured database) under a key made
+of the whole user block (user, history, neighbours, request text) and the model: a returning
+user with the same history and request costs no profile call.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 
 from langchain_core.runnables import RunnableConfig
@@ -13,36 +20,75 @@ from recagents.agents.prompting import ask, capped, timed
 from recagents.agents.state import ARAGContext, ARAGState, context_of
 from recagents.agents.steps import llm_step
 
+log = logging.getLogger(__name__)
+NAMESPACE = ("recagents", "user_profiles")
+
 
 class UserProfile(BaseModel):
-    long_term: capped(160, "Lasting tastes in one sentence (genres, eras, tone).")
-    session_intent: capped(160, "What the user wants right now, in one sentence.")
-    likes: list[capped(40, "a short phrase")] = Field(
-        max_length=5, description="Up to 5 short phrases: what the user enjoys."
+    long_term: capped(100, "Lasting tastes in one short sentence (genres, eras, tone).")
+    session_intent: capped(80, "What the user wants right now, in one short sentence.")
+    likes: list[capped(30, "a short phrase")] = Field(
+        max_length=3, description="Up to 3 short phrases: what the user enjoys."
     )
-    dislikes: list[capped(40, "a short phrase")] = Field(
-        max_length=3, description="Up to 3 short phrases: what the user avoids."
+    dislikes: list[capped(30, "a short phrase")] = Field(
+        max_length=2, description="Up to 2 short phrases: what the user avoids."
     )
 
 
 PROMPT = (
-    "TASK (User Understanding): from <user_context> only, describe this user's taste. "
-    "Ignore <candidates>. Keep every field short: long_term and session_intent one sentence "
-    "each, likes at most 5 and dislikes at most 3 short phrases. If the request is empty, "
-    "infer the intent from the recent ratings."
+    "TASK (User Understanding): from <user_context> only, describe this user's taste. Keep "
+    "every field short: long_term and session_intent one short sentence each, likes at most 3 "
+    "and dislikes at most 2 short phrases. If the request is empty, infer the intent from the "
+    "recent ratings."
 )
+
+
+def profile_key(ctx: ARAGContext, state: ARAGState) -> str:
+    model = getattr(ctx.llm, "model", None)
+    what = f"{model}\x00{PROMPT}\x00{state['user_block']}"
+    return hashlib.sha256(what.encode()).hexdigest()
+
+
+def _cached(ctx: ARAGContext, key: str) -> dict | None:
+    try:
+        item = ctx.services.get_agent_store().get(NAMESPACE, key)
+    except Exception as exc:  # noqa: BLE001 - a cache miss, never a failed recommendation
+        log.warning("profile cache read failed: %s", exc)
+        return None
+    return None if item is None else dict(item.value)
+
+
+def _keep(ctx: ARAGContext, key: str, profile: dict) -> None:
+    try:
+        ctx.services.get_agent_store().put(NAMESPACE, key, profile)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("profile cache write failed: %s", exc)
 
 
 def user_understanding(
     state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig
 ) -> dict:
     started = time.perf_counter()
-    update = llm_step(
-        state,
-        "user_understanding",
-        lambda: {
-            "profile": ask(context_of(runtime), state, UserProfile, PROMPT, config).model_dump()
-        },
-        fallback={"profile": None},
-    )
+    ctx = context_of(runtime)
+    cfg = ctx.config.user_understanding
+    if not cfg.enabled:
+        return {"profile": None, "timings": timed("user_understanding", started)}
+    key = profile_key(ctx, state)
+    found = _cached(ctx, key) if cfg.cache else None
+    if found is not None:
+        return {
+            "profile": found,
+            "profile_cached": True,
+            "timings": timed("user_understanding", started),
+        }
+    with_candidates = ctx.config.nli.method == "generate"  # the earlier prompt layout
+
+    def run() -> dict:
+        value = ask(ctx, state, UserProfile, PROMPT, config, candidates=with_candidates)
+        profile = value.model_dump()
+        if cfg.cache:
+            _keep(ctx, key, profile)
+        return {"profile": profile, "profile_cached": False}
+
+    update = llm_step(state, "user_understanding", run, fallback={"profile": None})
     return {**update, "timings": timed("user_understanding", started)}

@@ -15,13 +15,13 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from recagents.assistant.grounding import drop_title_lists
 from recagents.assistant.memory import digest, ids_in, trace_lines
 from recagents.assistant.prompts import ANSWER_SYSTEM, as_data
 from recagents.assistant.state import AssistantContext, AssistantState
 from recagents.assistant.usage import add_llm_usage
 from recagents.errors import RecagentsError
 from recagents.llm import constrain_ids, structured_call
+from recagents.services.grounding import drop_title_lists
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 20

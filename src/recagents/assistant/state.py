@@ -12,8 +12,8 @@ from typing_extensions import TypedDict
 
 from recagents.agents.config import AgentsConfig
 from recagents.assistant.config import AssistantConfig, Mode
-from recagents.assistant.grounding import TitleIndex
 from recagents.services.context import ServiceContext
+from recagents.services.grounding import TitleIndex
 from recagents.tools.candidates import CandidateSets, merge_candidate_sets
 
 
@@ -62,5 +62,5 @@ class AssistantContext:
 
     @cached_property
     def title_index(self) -> TitleIndex:
-        """The catalogue's titles, indexed once per run context (for grounding replies)."""
-        return TitleIndex(self.services.titles)
+        """The catalogue's titles, indexed once per service context (for grounding replies)."""
+        return self.services.title_index

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from recagents.assistant.grounding import NOT_AN_END
+from recagents.services.grounding import NOT_AN_END
 
 _TEXT_KEY = re.compile(r'"text"\s*:\s*"')
 _SENTENCE_END = re.compile(NOT_AN_END + r"(?<=[.!?:])\s+|\n+")

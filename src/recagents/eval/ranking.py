@@ -9,10 +9,17 @@ Methods (a ranked list per sampled user):
   visible ratings); with ``--engines``, one row per engine (``ease``, ``lightgcn``, …; see
   ``eval/engines.py``).
 - ``pool``: the ARAG retrieval pool in its own (base) order — no LLM.
-- ``arag_llm``: the Item Ranker's order (filled from the base order), fusion weight 1.0 — the
-  paper's ARAG; ``arag_fused``: the product's order, fused with the base order at the configured
-  ``fusion_weight``; ``arag_llm_no_nli`` / ``arag_llm_no_cs``: the paper's ablations (pure LLM
-  order) without the NLI agent / without the Context Summary agent.
+- ``arag_llm``: the LLM's order alone (fusion weight 1.0, filled from the base order). With
+  the scoring agents (the default) it is NLI's relevance order; ``arag_fused``: the product's
+  order, fused with the base order at the configured ``fusion_weight``. Only the order is
+  scored, so these runs skip what cannot change it: User Understanding and the explanations
+  (the fusion ranker reads neither).
+- ``--generated N``: the earlier generated-verdict / generated-permutation agents on the first N
+  users (``arag_generated``: the generated order alone; ``arag_generated_fused``: fused).
+- With the generated design configured (``ranker.method: generate``), ``arag_llm_no_nli`` /
+  ``arag_llm_no_cs``: the paper's ablations without the NLI / the Context Summary agent.
+- ``--sampled N`` (``eval/sampled.py``): the sampled-candidate protocol of RecLM-eval and ARAG,
+  1 held-out positive + 19 sampled unseen items per user, NDCG@5 / Hit@5.
 
 Re-rankers (pool and ARAG orders) are scored twice: over the full catalogue (relevant = all the
 user's test items; the name alone) and over the candidate pool (``name@pool``: relevant = the
@@ -40,13 +47,14 @@ import numpy as np
 from tqdm import tqdm
 
 from recagents.agents.config import AgentsConfig, write_fusion_weight
-from recagents.agents.fusion import fuse
 from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
 from recagents.errors import EmptyResultError, InvalidArgumentError
 from recagents.eval.engines import recbole_check, reference_bpr, run_engines
 from recagents.eval.llm_cache import SQLiteLLMCache, cached_handle
 from recagents.eval.metrics import METRICS
+from recagents.eval.orders import arag_parts, fused_order, generated_config, ranking_config
+from recagents.eval.sampled import run_sampled
 from recagents.eval.scoring import METRIC_KEYS, score
 from recagents.recommender.split import Split
 from recagents.recommender.train import split_path
@@ -57,8 +65,9 @@ from recagents.services.social import similar_users_favourites
 log = logging.getLogger(__name__)
 
 TUNE_GRID = tuple(round(0.1 * i, 1) for i in range(11))
-# ARAG runs per user: variant -> (nli on, context summary on)
+# ARAG ablations of the generated design: variant -> (nli on, context summary on)
 VARIANTS = {"full": (True, True), "no_nli": (False, True), "no_cs": (True, False)}
+GENERATED = {"nli": {"method": "generate"}, "ranker": {"method": "generate"}}
 
 
 @dataclass
@@ -73,6 +82,9 @@ class RankingOptions:
     grid: tuple[float, ...] = TUNE_GRID
     swing_users: int = 20
     engines: tuple[str, ...] = ()  # RecBole engines compared beside BPR (eval/engines.py)
+    tune_users: int | None = None  # valid users for --tune (None: as many as ``users``)
+    generated: int = 0  # users also run through the earlier generated agents
+    sampled: int = 0  # users of the sampled-candidate protocol (eval/sampled.py)
     cache_path: Path | None = None
     progress: bool = True
 
@@ -109,22 +121,6 @@ def view_context(base: ServiceContext, holdout: str) -> ServiceContext:
         options=base.options,
         holdout=holdout,
     )
-
-
-# --- the orders an ARAG run yields -----------------------------------------------------------
-def arag_parts(result: ARAGResult) -> tuple[list[int], list[int], list[int]]:
-    """(ranker's order, accepted candidates in base order, the rest in base order)."""
-    accepted = set(result.blackboard.get("accepted") or result.candidates)
-    base = [i for i in result.candidates if i in accepted]
-    rest = [i for i in result.candidates if i not in accepted]
-    ranking = result.blackboard.get("ranking") or {}
-    return [i["item_id"] for i in ranking.get("items", [])], base, rest
-
-
-def fused_order(parts: tuple[list[int], list[int], list[int]], weight: float, rrf_k: int):
-    """What ``finalize`` ranks (the whole accepted list, not only k), then the rejected ones."""
-    llm, base, rest = parts
-    return [i for i, _ in fuse(llm, base, weight, rrf_k)] + rest
 
 
 # --- baselines ---------------------------------------------------------------------------------
@@ -226,22 +222,35 @@ def _keep_users(run: RankingRun, done: list[int]) -> None:
 def run_arag(ctx, run: RankingRun, llm, cache, config: AgentsConfig, opts, k: int) -> None:
     """Every variant per user. Ctrl-C stops after the users finished so far: they are scored
     (``checks.interrupted``), and a re-run takes their answers from the cache."""
-    variants = VARIANTS if opts.ablations else {"full": VARIANTS["full"]}
+    ablate = opts.ablations and config.ranker.method == "generate"
+    variants = {
+        name: config.ablated(nli=nli_on, context_summary=cs_on)
+        for name, (nli_on, cs_on) in VARIANTS.items()
+        if name == "full" or ablate
+    }
+    variants["full"] = ranking_config(variants["full"])
+    if opts.generated and config.ranker.method == "fusion":
+        variants["generated"] = generated_config(config)
     rrf_k, weight = config.ranker.rrf_k, config.ranker.fusion_weight
     mismatches, done = [], []
     try:
-        for u in tqdm(run.users, desc="ARAG (LLM)", unit="user", disable=not opts.progress):
-            for variant, (nli_on, cs_on) in variants.items():
-                cfg = config.ablated(nli=nli_on, context_summary=cs_on)
+        for n, u in enumerate(
+            tqdm(run.users, desc="ARAG (LLM)", unit="user", disable=not opts.progress)
+        ):
+            for variant, cfg in variants.items():
+                if variant == "generated" and n >= opts.generated:
+                    continue
                 result, usage = arag_once(ctx, llm, cache, cfg, u, k)
                 run.cost.setdefault(variant, {})[u] = usage
                 parts = arag_parts(result)
                 suffix = "" if variant == "full" else f"_{variant}"
-                run.rankings.setdefault(f"arag_llm{suffix}", {})[u] = fused_order(parts, 1.0, rrf_k)
-                if variant == "full":
+                name = "arag_generated" if variant == "generated" else f"arag_llm{suffix}"
+                run.rankings.setdefault(name, {})[u] = fused_order(parts, 1.0, rrf_k)
+                if variant in ("full", "generated"):
                     fused = fused_order(parts, weight, rrf_k)
-                    run.rankings.setdefault("arag_fused", {})[u] = fused
-                    if fused[:k] != [i["id"] for i in result.items]:
+                    fused_name = "arag_fused" if variant == "full" else "arag_generated_fused"
+                    run.rankings.setdefault(fused_name, {})[u] = fused
+                    if variant == "full" and fused[:k] != [i["id"] for i in result.items]:
                         mismatches.append(u)
                 if list(result.candidates) != run.pools.get(u, result.candidates):
                     run.checks.setdefault("pool_differs", []).append([variant, u])
@@ -255,10 +264,12 @@ def run_arag(ctx, run: RankingRun, llm, cache, config: AgentsConfig, opts, k: in
     if mismatches:
         log.warning("fused order differs from the graph's items for users %s", mismatches)
     for variant, per_user in run.cost.items():
-        name = "arag_llm" if variant == "full" else f"arag_llm_{variant}"
+        name = {"full": "arag_llm", "generated": "arag_generated"}.get(variant)
         secs = [c["computed"]["seconds_uncached"] for c in per_user.values()]
-        run.seconds[name] = float(np.mean(secs))
+        run.seconds[name or f"arag_llm_{variant}"] = float(np.mean(secs))
     run.seconds["arag_fused"] = run.seconds.get("arag_llm", 0.0)
+    if "arag_generated" in run.seconds:
+        run.seconds["arag_generated_fused"] = run.seconds["arag_generated"]
 
 
 # --- tuning fusion_weight on the valid view ----------------------------------------------------
@@ -268,8 +279,9 @@ def tune_fusion_weight(
     if valid_ctx.holdout != "valid":
         raise InvalidArgumentError("tuning runs on the holdout=valid view only")
     targets = Split.load(split_path(valid_ctx.settings)).per_user("valid")
-    users = sample_users(targets, opts.users, opts.seed)
+    users = sample_users(targets, opts.tune_users or opts.users, opts.seed)
     k = min(opts.k, config.retrieval.pool_size)
+    config = ranking_config(config)
     per_weight: dict[float, list[float]] = {w: [] for w in opts.grid}
     calls = 0
     for u in tqdm(users, desc="tune fusion_weight (valid)", unit="user", disable=not opts.progress):
@@ -355,6 +367,10 @@ def run_ranking(
         run_pool(test_ctx, run, config, k, options.progress)
         if options.llm:
             run_arag(test_ctx, run, llm, cache, config, options, k)
+        if options.llm and options.sampled:
+            report["sampled"] = run_sampled(
+                test_ctx, llm, ranking_config(config), targets, options, sample_users
+            )
     finally:
         if cache is not None:
             cache.close()

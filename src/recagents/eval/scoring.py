@@ -1,5 +1,6 @@
 """Scoring of ``eval ranking``: per-user metrics, means with bootstrap CIs and paired
-differences against each method's reference (``bpr``, or ``pool@pool`` for ``@pool`` rows)."""
+differences against each method's reference (``bpr``, or ``pool@pool`` for ``@pool`` rows),
+and against ``ease`` too where EASE was ranked (``--engine-list ease``)."""
 
 from __future__ import annotations
 
@@ -52,11 +53,22 @@ def score(run: Any, resamples: int, seed: int) -> tuple[dict, dict]:
             "vs_reference": {},
             "seconds_per_user": run.seconds.get(name.removesuffix("@pool")),
         }
+        against_ease = (
+            "ease" in per_user
+            and name not in ("ease", "bpr")
+            and not name.endswith("@pool")
+            and all(u in per_user["ease"] for u in users)
+        )
+        if against_ease:
+            entry["vs_ease"] = {}
         for key in METRIC_KEYS:
             values = [per_user[name][u][key] for u in users]
             entry["metrics"][key] = mean_ci(values, idx)
             if name != ref and ref in per_user and all(u in per_user[ref] for u in users):
                 base = [per_user[ref][u][key] for u in users]
                 entry["vs_reference"][key] = paired_diff(values, base, idx)
+            if against_ease:
+                ease = [per_user["ease"][u][key] for u in users]
+                entry["vs_ease"][key] = paired_diff(values, ease, idx)
         summary[name] = entry
     return summary, per_user

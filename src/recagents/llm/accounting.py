@@ -34,6 +34,8 @@ class LLMCall:
     model: str | None = None
     error: str | None = None
     seq: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens the backend served from its prompt cache (llama.cpp ``cache_n``)."""
 
     @property
     def latency_s(self) -> float:
@@ -46,6 +48,7 @@ class LLMCall:
             "output_tokens": self.output_tokens,
             "latency_s": round(self.latency_s, 4),
             "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 4),
+            "cached_tokens": self.cached_tokens,
             "error": self.error,
         }
 
@@ -63,6 +66,8 @@ class LLMUsage:
     llm_time_s: float = 0.0
     """Sum of the calls' latencies (> latency_s when calls ran in parallel)."""
     errors: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens served from the backend's prompt cache (part of ``input_tokens``)."""
     per_call: list[LLMCall] = field(default_factory=list, repr=False)
 
     @property
@@ -78,6 +83,7 @@ class LLMUsage:
             "total_tokens": self.total_tokens,
             "latency_s": round(self.latency_s, 4),
             "llm_time_s": round(self.llm_time_s, 4),
+            "cached_tokens": self.cached_tokens,
             "errors": self.errors,
         }
         if include_calls:
@@ -97,6 +103,7 @@ class LLMUsage:
             latency_s=max(c.ended for c in calls) - calls[0].started,
             llm_time_s=sum(c.latency_s for c in calls),
             errors=sum(1 for c in calls if c.error),
+            cached_tokens=sum(c.cached_tokens for c in calls),
             per_call=calls,
         )
 
@@ -113,9 +120,10 @@ def count_rounds(calls: list[LLMCall]) -> int:
     return rounds
 
 
-def _usage_from_result(response: LLMResult) -> tuple[int, int, str | None]:
-    """(input, output, model) from the message usage metadata, else from llm_output."""
-    inp = out = 0
+def _usage_from_result(response: LLMResult) -> tuple[int, int, str | None, int]:
+    """(input, output, model, cached input) from the message usage metadata, else from
+    llm_output."""
+    inp = out = cached = 0
     found = False
     for generations in response.generations:
         for gen in generations:
@@ -123,6 +131,7 @@ def _usage_from_result(response: LLMResult) -> tuple[int, int, str | None]:
             if meta:
                 inp += int(meta.get("input_tokens") or 0)
                 out += int(meta.get("output_tokens") or 0)
+                cached += int((meta.get("input_token_details") or {}).get("cache_read") or 0)
                 found = True
     llm_output = response.llm_output or {}
     if not found:
@@ -134,7 +143,7 @@ def _usage_from_result(response: LLMResult) -> tuple[int, int, str | None]:
         msg = getattr(response.generations[0][0], "message", None)
         meta = getattr(msg, "response_metadata", None) or {}
         model = meta.get("model_name") or meta.get("model")
-    return inp, out, model
+    return inp, out, model, cached
 
 
 class UsageTracker(BaseCallbackHandler):
@@ -173,13 +182,14 @@ class UsageTracker(BaseCallbackHandler):
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         now = time.perf_counter()
-        inp, out, model = _usage_from_result(response)
+        inp, out, model, cached = _usage_from_result(response)
         with self._lock:
             entry = self._open.pop(run_id, None)
             if entry is None:
                 return
             first = entry["first"] - entry["started"] if entry["first"] else None
-            self._record(LLMCall(entry["started"], now, inp, out, first, model))
+            call = LLMCall(entry["started"], now, inp, out, first, model, cached_tokens=cached)
+            self._record(call)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         now = time.perf_counter()

@@ -6,7 +6,7 @@ structured-output helper reads it to choose JSON-schema mode or function calling
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 from recagents.settings import Settings
@@ -23,6 +23,10 @@ class Capabilities:
     """The backend constrains output to a JSON schema (else: function calling or JSON mode)."""
     context_tokens: int
     """Tokens one request (prompt + answer) may use."""
+    logprobs: bool = True
+    """Chat completions return next-token ``logprobs`` / ``top_logprobs`` (``llm.scoring``)."""
+    logprobs_note: str = ""
+    """Why not, where ``logprobs`` is false (scoring then generates one label token)."""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -32,7 +36,14 @@ class Capabilities:
 # of tool calls, while grammar-constrained JSON-schema output is reliable.
 _PROFILES: dict[str, Capabilities] = {
     "openai": Capabilities(native_tools=True, json_schema=True, context_tokens=128_000),
-    "ollama": Capabilities(native_tools=True, json_schema=True, context_tokens=8192),
+    "ollama": Capabilities(
+        native_tools=True,
+        json_schema=True,
+        context_tokens=8192,
+        logprobs=False,
+        logprobs_note="langchain-ollama returns no token log-probabilities: scoring generates "
+        "one grammar-constrained label token per prompt instead",
+    ),
     "openai-compatible": Capabilities(native_tools=False, json_schema=True, context_tokens=8192),
     "local": Capabilities(native_tools=False, json_schema=True, context_tokens=8192),
 }
@@ -48,4 +59,4 @@ def capabilities_for(backend: str, settings: Settings) -> Capabilities:
     else:
         context = settings.llm_context_tokens or base.context_tokens
     tools = base.native_tools if settings.llm_tool_calling is None else settings.llm_tool_calling
-    return Capabilities(native_tools=tools, json_schema=base.json_schema, context_tokens=context)
+    return replace(base, native_tools=tools, context_tokens=context)

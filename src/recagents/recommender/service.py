@@ -199,6 +199,24 @@ class Recommender:
             int(self.item_ext[c]): float(scores[c]) for c in np.flatnonzero(np.isfinite(scores))
         }
 
+    def nearest_items(self, items: Iterable[Any], pool: Iterable[Any]) -> dict[int, int]:
+        """For each of ``items``, the item of ``pool`` closest to it by the cosine of the
+        engine's item vectors (items or pool members the engine does not know are left out)."""
+        known = [int(i) for i in pool if self._item_column(i) > 0]
+        if not known:
+            return {}
+        vecs = self._item_vectors[[self._item_column(i) for i in known]]
+        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        out: dict[int, int] = {}
+        for item in items:
+            col = self._item_column(item)
+            if col <= 0:
+                continue
+            v = self._item_vectors[col]
+            sims = vecs @ (v / max(float(np.linalg.norm(v)), 1e-12))
+            out[int(item)] = known[int(np.argmax(sims))]
+        return out
+
     # --- ranking -----------------------------------------------------------------------
     def scores(self, user_id: Any, item_ids: Iterable[Any]) -> dict[int, float]:
         """The engine's scores of the given items for the user (higher is better)."""

@@ -12,8 +12,10 @@ not counted and not masked. Tests build the context from their fixtures with the
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -24,6 +26,8 @@ from recagents.errors import InvalidArgumentError, UnknownItemError
 from recagents.recommender.split import HistoryView, Holdout, Split, check_holdout
 from recagents.settings import Settings
 from recagents.stores.metadata import MetadataStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class ServiceContext:
     swing: Any = None  # recagents.recommender.swing.SwingIndex (lazy if None)
     options: ServiceOptions = field(default_factory=ServiceOptions)
     holdout: Holdout = "none"
+    agent_store: Any = None  # langgraph BaseStore of the agents' memory (lazy if None)
+    _exit: ExitStack = field(default_factory=ExitStack, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _counts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict, repr=False)
 
@@ -77,6 +83,7 @@ class ServiceContext:
         )
 
     def close(self) -> None:
+        self._exit.close()
         if self.vectors is not None and hasattr(self.vectors, "close"):
             self.vectors.close()
         self.store.close()
@@ -106,6 +113,25 @@ class ServiceContext:
 
                 self.vectors = VectorStore.open(self.settings, read_only=True)
             return self.vectors
+
+    def get_agent_store(self) -> Any:
+        """The agents' LangGraph Store in the configured database (read-write URL: it caches
+        User Understanding's profiles); an in-memory store, with a warning, where that
+        database cannot be opened."""
+        with self._lock:
+            if self.agent_store is None:
+                from recagents.stores.checkpoints import open_store
+
+                try:
+                    self.agent_store = self._exit.enter_context(
+                        open_store(self.settings.sqlalchemy_url)
+                    )
+                except Exception as exc:  # noqa: BLE001 - a cache must not stop a recommendation
+                    from langgraph.store.memory import InMemoryStore
+
+                    log.warning("agents' store unavailable (%s): profiles kept in memory", exc)
+                    self.agent_store = InMemoryStore()
+            return self.agent_store
 
     def get_swing(self) -> Any:
         """The Swing index over the ratings that are history under the view."""
@@ -163,6 +189,14 @@ class ServiceContext:
     @property
     def titles(self) -> dict[int, str]:
         return self.store.titles
+
+    @cached_property
+    def title_index(self) -> Any:
+        """The catalogue's titles in the forms people write them (``services.grounding``),
+        built once: what grounds answers and checks explanations."""
+        from recagents.services.grounding import TitleIndex
+
+        return TitleIndex(self.titles)
 
     def check_items(self, ids: Iterable[int], *, what: str = "items") -> list[int]:
         """Known item ids (order kept, duplicates dropped), restricted to the universe."""

@@ -1,4 +1,5 @@
-"""The LangGraph checkpointer of conversations, in the configured database.
+"""The LangGraph checkpointer of conversations and the agents' LangGraph Store, in the
+configured database.
 
 SQLite (the embedded default, ``langgraph-checkpoint-sqlite``) or MySQL/MariaDB
 (``langgraph-checkpoint-mysql``'s PyMySQL saver) — the same database the metadata lives in, so
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
 from sqlalchemy.engine import make_url
 
 from recagents.errors import BackendUnavailableError, InvalidArgumentError
@@ -27,10 +29,7 @@ def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver]:
     if backend == "sqlite":
         from langgraph.checkpoint.sqlite import SqliteSaver
 
-        path = url.database or ":memory:"
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False)
+        conn = _connect_sqlite(url)
         try:
             saver = SqliteSaver(conn)
             saver.setup()
@@ -38,25 +37,9 @@ def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver]:
         finally:
             conn.close()
     elif backend in ("mysql", "mariadb"):
-        import pymysql
         from langgraph.checkpoint.mysql.pymysql import PyMySQLSaver
 
-        try:
-            conn = pymysql.connect(
-                host=url.host or "127.0.0.1",
-                port=url.port or 3306,
-                user=url.username,
-                password=url.password or "",
-                database=url.database,
-                charset="utf8mb4",
-                autocommit=True,
-                connect_timeout=5,
-            )
-        except pymysql.MySQLError as exc:
-            raise BackendUnavailableError(
-                f"cannot open the conversation store at "
-                f"{url.render_as_string(hide_password=True)}: {exc}"
-            ) from exc
+        conn = _connect_mysql(database_url, "conversation store")
         try:
             saver = PyMySQLSaver(conn)
             saver.setup()
@@ -67,6 +50,66 @@ def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver]:
     else:
         raise InvalidArgumentError(
             f"no conversation checkpointer for database backend {backend!r}: use sqlite or mysql"
+        )
+
+
+def _connect_sqlite(url, **options) -> sqlite3.Connection:
+    path = url.database or ":memory:"
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return sqlite3.connect(path, check_same_thread=False, **options)
+
+
+def _connect_mysql(database_url: str, what: str):
+    import pymysql
+
+    url = make_url(database_url)
+    try:
+        return pymysql.connect(
+            host=url.host or "127.0.0.1",
+            port=url.port or 3306,
+            user=url.username,
+            password=url.password or "",
+            database=url.database,
+            charset="utf8mb4",
+            autocommit=True,
+            connect_timeout=5,
+        )
+    except pymysql.MySQLError as exc:
+        raise BackendUnavailableError(
+            f"cannot open the {what} at {url.render_as_string(hide_password=True)}: {exc}"
+        ) from exc
+
+
+@contextmanager
+def open_store(database_url: str) -> Iterator[BaseStore]:
+    """A ready LangGraph ``Store`` (key-value, tables created) in the configured database: what
+    the agents persist across requests (User Understanding's profiles, ``agents.profiles``)."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        from langgraph.store.sqlite import SqliteStore
+
+        conn = _connect_sqlite(url, isolation_level=None)
+        try:
+            store = SqliteStore(conn)
+            store.setup()
+            yield store
+        finally:
+            conn.close()
+    elif backend in ("mysql", "mariadb"):
+        from langgraph.store.mysql.pymysql import PyMySQLStore
+
+        conn = _connect_mysql(database_url, "agents' store")
+        try:
+            mysql_store = PyMySQLStore(conn)
+            mysql_store.setup()
+            yield mysql_store
+        finally:
+            conn.close()
+    else:
+        raise InvalidArgumentError(
+            f"no LangGraph store for database backend {backend!r}: use sqlite or mysql"
         )
 
 

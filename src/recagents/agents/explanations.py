@@ -1,0 +1,219 @@
+"""Explanations for the final k only: facts the code chooses, one short call, and a checker.
+
+1. ``facts``: per final item, its real genres and year, the user's liked movie nearest to it
+   (cosine of the engine's item vectors; liked = rated >= 4, or the whole history when none
+   is), the genres they share, and the request text.
+2. ``write``: ONE grammar-constrained call returns one sentence per item, in order, each at
+   most ``explanations.max_words`` words (capped in characters by the grammar too).
+3. ``check``: every sentence is compared with the store. It is replaced by the data template
+   (``template``) when it
+   - claims a genre the movie lacks (a genre word that is neither the movie's nor that of a
+     movie the sentence names),
+   - names a title that is neither in the user's history nor among the candidates, or a
+     "Title (year)" the catalogue does not have,
+   - gives a year that is not the movie's (nor a named movie's, nor the request's),
+   - contradicts the request or the movie: denies a genre the movie has or the request asks
+     for ("not a comedy").
+   Replacements are counted, with the reason, on the blackboard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from typing import TypedDict
+
+from pydantic import BaseModel, Field
+
+from recagents.agents.prompting import ask, capped
+from recagents.agents.state import ARAGContext, ARAGState, Candidate
+from recagents.services.grounding import TitleIndex
+
+# genre claim words (whole words, lower case) -> catalogue genre; deliberately narrow: a tone
+# word ("funny", "dark") is no genre claim, and "war" counts only as "war film/movie/drama"
+GENRE_CLAIMS: dict[str, str] = {
+    "action": "Action", "adventure": "Adventure", "adventures": "Adventure",
+    "animation": "Animation", "animated": "Animation", "cartoon": "Animation",
+    "children's": "Children's", "kids' movie": "Children's", "children's movie": "Children's",
+    "comedy": "Comedy", "comedies": "Comedy", "comedic": "Comedy", "crime": "Crime",
+    "documentary": "Documentary", "documentaries": "Documentary", "drama": "Drama",
+    "dramas": "Drama", "fantasy": "Fantasy", "film-noir": "Film-Noir", "noir": "Film-Noir",
+    "horror": "Horror", "musical": "Musical", "musicals": "Musical", "mystery": "Mystery",
+    "mysteries": "Mystery", "romance": "Romance", "romantic": "Romance", "sci-fi": "Sci-Fi",
+    "science fiction": "Sci-Fi", "science-fiction": "Sci-Fi", "thriller": "Thriller",
+    "thrillers": "Thriller", "war film": "War", "war movie": "War", "war drama": "War",
+    "western": "Western", "westerns": "Western",
+}  # fmt: skip
+_CLAIM = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, GENRE_CLAIMS), key=len, reverse=True)) + r")\b"
+)
+_NEGATED = re.compile(
+    r"\b(?:not|isn't|is not|no|never|without|lacks?|lacking)\s+(?:a |an |any |really )?("
+    + "|".join(sorted(map(re.escape, GENRE_CLAIMS), key=len, reverse=True))
+    + r")\b"
+)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+
+
+class Fact(TypedDict):
+    item_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    liked: dict | None  # the nearest liked history item: item_id, title, year, genres, rating
+    shared: list[str]  # genres the movie shares with ``liked``
+
+
+def facts(ctx: ARAGContext, state: ARAGState, chosen: Sequence[Candidate]) -> list[Fact]:
+    history = state.get("history", [])
+    liked = [h for h in history if (h.get("rating") or 0) >= 4] or list(history)
+    by_id = {h["item_id"]: h for h in liked}
+    nearest: dict[int, int] = {}
+    if liked:
+        try:
+            nearest = ctx.services.get_recommender().nearest_items(
+                [c["item_id"] for c in chosen], list(by_id)
+            )
+        except Exception:  # noqa: BLE001 - no vectors: the genre overlap decides below
+            nearest = {}
+    out: list[Fact] = []
+    for c in chosen:
+        near = by_id.get(nearest.get(c["item_id"], -1))
+        if near is None and liked:  # the liked movie sharing most genres
+            near = max(liked, key=lambda h: len(set(h["genres"]) & set(c["genres"])))
+        shared = sorted(set(c["genres"]) & set(near["genres"])) if near else []
+        out.append(
+            Fact(
+                item_id=c["item_id"],
+                title=c["title"],
+                year=c["year"],
+                genres=list(c["genres"]),
+                liked=near,
+                shared=shared,
+            )
+        )
+    return out
+
+
+def _titled(title: str, year: int | None) -> str:
+    """The title with its year once (MovieLens titles already end in "(1997)")."""
+    return title if not year or str(title).endswith(f"({year})") else f"{title} ({year})"
+
+
+def fact_line(n: int, f: Fact) -> str:
+    line = f"{n}. {_titled(f['title'], f['year'])}, genres: {', '.join(f['genres'])}"
+    if f["liked"]:
+        h = f["liked"]
+        rated = f", rated {h['rating']:g}/5" if h.get("rating") is not None else ""
+        line += f"; the user liked {_titled(h['title'], h['year'])}{rated}"
+        if f["shared"]:
+            line += f"; shared genres: {', '.join(f['shared'])}"
+    return line
+
+
+def template(f: Fact, sources: Collection[str] = ()) -> str:
+    """A true explanation from the store alone."""
+    h = f["liked"]
+    if h and f["shared"]:
+        rated = f", which you rated {h['rating']:g}/5" if h.get("rating") is not None else ""
+        return f"{' and '.join(f['shared'])}, like {h['title']}{rated}."
+    if "search" in sources:
+        return "Its plot matches your request."
+    if "popularity" in sources:
+        return "Popular with many users (no personal history to go on)."
+    return "Ranked high by the collaborative-filtering model for your rating history."
+
+
+def _schema(k: int, max_words: int) -> type[BaseModel]:
+    sentence = capped(max_words * 7, f"One sentence of at most {max_words} words.")
+    return type(
+        "Explanations",
+        (BaseModel,),
+        {
+            "__annotations__": {"reasons": list[sentence]},  # type: ignore[valid-type]
+            "reasons": Field(min_length=k, max_length=k),
+        },
+    )
+
+
+def task(fs: Sequence[Fact], request_text: str, max_words: int) -> str:
+    lines = "\n".join(fact_line(n, f) for n, f in enumerate(fs, start=1))
+    request = f"The request: {request_text[:200]!r}. " if request_text else ""
+    return (
+        f"TASK (Explanations): for each of these {len(fs)} movies, in this order, write one "
+        f"sentence of at most {max_words} words telling this user why it fits. {request}"
+        "Use only the facts listed: the movie's genres and year, the liked movie, the shared "
+        "genres. Name no other movie and no other genre.\n" + lines
+    )
+
+
+def write(ctx: ARAGContext, state: ARAGState, fs: Sequence[Fact], request_text: str, config):
+    """One sentence per fact, in order (raises ``RecagentsError`` when the LLM fails)."""
+    max_words = ctx.config.explanations.max_words
+    schema = _schema(len(fs), max_words)
+    value = ask(
+        ctx,
+        state,
+        schema,
+        task(fs, request_text, max_words),
+        config,
+        max_tokens=len(fs) * max_words * 2 + 30,
+        candidates=ctx.config.nli.method == "generate",
+    )
+    return [" ".join(str(r).split()) for r in value.reasons]  # type: ignore[attr-defined]
+
+
+def _strip_titles(text: str, titles: Collection[str]) -> str:
+    low = text.lower()
+    for title in sorted(titles, key=len, reverse=True):
+        base = re.sub(r"\s*\(\d{4}\)\s*$", "", title).lower()
+        for form in {base, re.sub(r"^(.*), (the|a|an)$", r"\2 \1", base)}:
+            if form:
+                low = low.replace(form, " ")
+    return low
+
+
+def check(
+    text: str,
+    fact: Fact,
+    *,
+    index: TitleIndex,
+    allowed_ids: Collection[int],
+    named_genres: dict[int, list[str]],
+    named_years: dict[int, int | None],
+    request_text: str = "",
+    request_genres: Collection[str] = (),
+) -> str | None:
+    """Why ``text`` is false for ``fact`` (see the module doc), or None when it holds."""
+    if not text.strip():
+        return "empty"
+    named = index.mentions(text)
+    for ids in named:
+        if -1 in ids:
+            return "names a movie the catalogue does not have"
+        if not ids & set(allowed_ids):
+            return f"names {index.titles[min(ids)]}, neither in the history nor a candidate"
+    named_ids = {i for ids in named for i in ids if i in allowed_ids}
+    titles = [index.titles[i] for i in named_ids | {fact["item_id"]} if i in index.titles]
+    plain = _strip_titles(text, titles)
+    movie = set(fact["genres"])
+    others = {g for i in named_ids for g in named_genres.get(i, [])}
+    for m in _NEGATED.finditer(plain):
+        genre = GENRE_CLAIMS[m[1]]
+        if genre in movie:
+            return f"denies the genre {genre}, which the movie has"
+        if genre in request_genres:
+            return f"denies the genre {genre}, which the request asks for"
+    negated_spans = [m.span(1) for m in _NEGATED.finditer(plain)]
+    for m in _CLAIM.finditer(plain):
+        if m.span(1) in negated_spans:
+            continue
+        genre = GENRE_CLAIMS[m[1]]
+        if genre not in movie and genre not in others:
+            return f"claims the genre {genre}, which the movie does not have"
+    years = {fact["year"], *(named_years.get(i) for i in named_ids)}
+    years |= {int(y) for y in _YEAR.findall(request_text)}
+    for y in _YEAR.findall(plain):
+        if int(y) not in years:
+            return f"gives the year {y}, which is not the movie's ({fact['year']})"
+    return None
