@@ -231,6 +231,12 @@ class Settings(BaseSettings):
         default="30/minute",
         description="User profiles (GET /users/{id}) per token; no bulk export of user data.",
     )
+    api_cache_size: int = Field(
+        default=4096,
+        ge=0,
+        description="Retrieval-only answers (?llm=false) kept in memory (LRU); a repeated request "
+        "is answered from it (usage.cached: true). 0: off.",
+    )
     api_deadline_s: float = Field(
         default=10.0,
         gt=0,

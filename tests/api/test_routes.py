@@ -200,3 +200,22 @@ def test_openapi_documents_examples_and_bearer_auth(api):
     assert "security" not in schema["paths"]["/healthz"]["get"]
     for path in ("/recommend", "/recommend/user", "/recommend/item", "/chat"):
         assert {"422", "503", "504"} <= set(schema["paths"][path]["post"]["responses"])
+
+
+def test_retrieval_only_answers_are_cached(api_client, agent_services):
+    body = {"user_id": 9, "limit": 4, "filters": {"genres": ["Drama"]}}
+    with api_client(agent_services) as client:
+        first = client.post("/recommend", params=NO_LLM, json=body).json()
+        again = client.post("/recommend", params=NO_LLM, json=body).json()
+        other = client.post("/recommend", params=NO_LLM, json={**body, "user_id": "9"}).json()
+        user = [client.post("/users/9/recommend?llm=false&limit=4").json() for _ in range(2)]
+    assert "cached" not in first["usage"] and again["usage"]["cached"] is True
+    assert again["items"] == first["items"]
+    assert "cached" not in other["usage"] and [i["id"] for i in other["items"]] == [
+        str(i["id"]) for i in first["items"]
+    ]  # string ids in: another answer (string ids out)
+    assert "cached" not in user[0]["usage"] and user[1]["usage"]["cached"] is True
+    with api_client(agent_services, settings_update={"api_cache_size": 0}) as client:
+        for _ in range(2):
+            off = client.post("/recommend", params=NO_LLM, json=body).json()
+            assert "cached" not in off["usage"]

@@ -191,15 +191,21 @@ def rate_limits(request: Request) -> RateLimits:
 
 
 # --- the agents and the LLM -------------------------------------------------------------------
+def base_agents_config(request: Request) -> AgentsConfig:
+    """``app.state.agents_config`` (tests set a small one), else the configured one."""
+    state = request.app.state
+    config = getattr(state, "agents_config", None)
+    if config is None:
+        config = state.agents_config = AgentsConfig.load(state.settings)
+    return config
+
+
 def agents_config(request: Request, limit: int, *, llm: bool) -> AgentsConfig:
     """``app.state.agents_config`` (tests set a small one) or the configured one, with a pool
     at least ``limit`` large (the agents choose ``limit`` items among the pool). Without the
     LLM, the neighbours' favourites (read only by the agents' prompts) are not looked up: the
     same answer, a little sooner."""
-    state = request.app.state
-    config = getattr(state, "agents_config", None)
-    if config is None:
-        config = state.agents_config = AgentsConfig.load(state.settings)
+    config = base_agents_config(request)
     update: dict = {}
     if config.retrieval.pool_size < limit:
         update["retrieval"] = config.retrieval.model_copy(update={"pool_size": limit})

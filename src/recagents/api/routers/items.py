@@ -60,4 +60,5 @@ async def recommend_similar(
         )
         return req, str
 
-    return await answer(request, resources, build, llm, timeout_s)
+    key = ("similar", item_id, body.model_dump_json(), limit)
+    return await answer(request, resources, build, llm, timeout_s, cache_key=key)

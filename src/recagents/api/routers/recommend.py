@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
+from cachetools import LRUCache
 from fastapi import APIRouter, Body, Request, Security
 
 from recagents.agents import RecRequest
@@ -15,6 +16,7 @@ from recagents.api.deps import (
     TimeoutS,
     UseLLM,
     agents_config,
+    base_agents_config,
     require_token,
     run_bounded,
     run_llm_work,
@@ -37,15 +39,29 @@ router = APIRouter(
 )
 
 
+def answer_cache(request: Request) -> LRUCache | None:
+    """The app's cache of retrieval-only answers (None when RECAGENTS_API_CACHE_SIZE=0). Only
+    the event loop touches it."""
+    state = request.app.state
+    cache = getattr(state, "answer_cache", None)
+    if cache is None:
+        size = state.settings.api_cache_size
+        cache = state.answer_cache = LRUCache(maxsize=size) if size else False
+    return None if cache is False else cache  # (an empty LRUCache is falsy)
+
+
 async def answer(
     request: Request,
     resources: AppResources,
     build: Callable[[], tuple[RecRequest, services.IdOut]],
     llm: bool,
     timeout_s: float | None,
+    cache_key: tuple | None = None,
 ) -> RecommendResponse:
     """Build the ARAG request and answer it, all in a worker thread: the default pool without
-    the LLM, the LLM's own pool (with its deadline) with it."""
+    the LLM, the LLM's own pool (with its deadline) with it. Without the LLM the answer is a
+    function of the request and the read-only stores: ``cache_key`` (everything the route
+    read from the request) finds a previous one (``usage.cached``)."""
     ctx = resources.services
 
     def work() -> RecommendResponse:
@@ -55,9 +71,18 @@ async def answer(
         result = services.run_agents(ctx, req, handle, config)
         return services.recommend_response(ctx, result, out)
 
-    if not llm:
-        return await run_bounded(request, work)
-    return await run_llm_work(request, work, timeout_s)
+    if llm:
+        return await run_llm_work(request, work, timeout_s)
+    cache = answer_cache(request)
+    key = None
+    if cache is not None and cache_key is not None:
+        key = (*cache_key, id(base_agents_config(request)))
+        if (hit := cache.get(key)) is not None:
+            return hit.model_copy(update={"usage": {**hit.usage, "cached": True}})
+    result = await run_bounded(request, work)
+    if key is not None:
+        cache[key] = result
+    return result
 
 
 @router.post("/recommend")
@@ -78,6 +103,7 @@ async def recommend(
         lambda: (services.recommend_request(body), services.body_id_type(body)),
         llm,
         timeout_s,
+        cache_key=("recommend", body.model_dump_json()),
     )
 
 
@@ -105,4 +131,5 @@ async def recommend_item(
         )
         return req, services.body_id_type(body)
 
-    return await answer(request, resources, build, llm, timeout_s)
+    key = ("item", body.model_dump_json())
+    return await answer(request, resources, build, llm, timeout_s, cache_key=key)

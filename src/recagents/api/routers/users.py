@@ -105,4 +105,5 @@ async def recommend_for_user(
         )
         return req, str
 
-    return await answer(request, resources, build, llm, timeout_s)
+    key = ("user", user_id, body.model_dump_json(), limit)
+    return await answer(request, resources, build, llm, timeout_s, cache_key=key)
