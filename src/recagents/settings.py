@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -243,6 +243,19 @@ class Settings(BaseSettings):
         description="Longest non-LLM work of one API request (then 504); LLM work has its own "
         "deadline (?timeout_s).",
     )
+
+    @field_validator("api_rate_limit", "api_personal_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is not a rate limit: write e.g. '50/second;1000/minute'"
+            ) from exc
+        return value
 
     @model_validator(mode="after")
     def _fill_derived(self) -> Settings:

@@ -317,3 +317,13 @@ def test_public_health_says_only_the_status(api_client, agent_services):
         assert client.get("/healthz", headers={"Authorization": "Bearer nope"}).json() == {
             "status": "ok"
         }
+
+
+def test_a_malformed_rate_limit_is_a_settings_error():
+    from pydantic import ValidationError
+
+    from recagents.settings import Settings
+
+    with pytest.raises(ValidationError, match="not a rate limit"):
+        Settings(api_rate_limit="fast please", _env_file=None)
+    assert Settings(api_personal_rate_limit="3/minute", _env_file=None)
