@@ -18,6 +18,9 @@ def ids_after(text: str, marker: str) -> list[int]:
     return [int(x) for x in re.findall(r"\d+", listed)]
 
 
+SCRIPTED_REASON = "A fine pick for this user's taste."
+
+
 def scored(label_logprobs: dict[str, float]) -> AIMessage:
     """A one-token answer with the top log-probabilities an OpenAI-style server returns."""
     top = [{"token": t, "logprob": lp} for t, lp in label_logprobs.items()]
@@ -52,7 +55,7 @@ def arag_reply(
             return scored(relevance_of(task.rsplit("Movie: ", 1)[1]))
         if "TASK (Explanations)" in task:
             n = len(re.findall(r"^\d+\. ", task, flags=re.MULTILINE))
-            reasons = ["A fine pick for this user's taste."] * n
+            reasons = [SCRIPTED_REASON] * n
             if false_explanation:
                 reasons[0] = false_explanation
             return json.dumps({"reasons": reasons})

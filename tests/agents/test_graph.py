@@ -12,7 +12,7 @@ from recagents.agents.fusion import fuse
 from recagents.agents.graph import graph
 from recagents.errors import EmptyResultError, InvalidArgumentError, UnknownUserError
 from recagents.services.requests import FilterRequest
-from tests.agents.conftest import GENERATE
+from tests.agents.conftest import GENERATE, SCRIPTED_REASON
 
 K = 4
 GENERATED = AgentsConfig.model_validate(GENERATE)
@@ -61,7 +61,7 @@ def test_scored_path_fuses_scores_and_checks_explanations(agent_services, script
     by_score = sorted(bb["verdicts"], key=lambda v: -v["score"])
     assert ranking["llm_order"][0] in {v["item_id"] for v in by_score[:1]} | set(bb["accepted"])
     assert bb["explanations"] == {"written": K, "replaced": []}
-    assert all(i["explanation"] == "A fine pick for this user's taste." for i in result.items)
+    assert all(i["explanation"] == SCRIPTED_REASON for i in result.items)
     assert not any("TASK (Context Summary)" in str(t) for t in handle.chat_model.calls)
 
 
@@ -149,11 +149,12 @@ def test_cold_start_text_and_history(agent_services, scripted):
         {"item_id": 181, "event_value": 4},
         {"item_id": "not-an-item"},
         {"item_id": 999999},
+        {"item_id": "٥٠"},  # Arabic-Indic digits: not item 50
     ]
     req = RecRequest(text="space adventures", history=history, k=K)
     result = recommend_with_agents(agent_services, req, scripted())
     assert result.retrieval["cold_start"]
-    assert result.retrieval["dropped_history"] == ["not-an-item", 999999]
+    assert result.retrieval["dropped_history"] == ["not-an-item", 999999, "٥٠"]
     ids = [i["id"] for i in result.items]
     assert len(ids) == K and not {50, 181} & set(ids)
     text_only = recommend_with_agents(agent_services, RecRequest(text="a detective", k=K), None)

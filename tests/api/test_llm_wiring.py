@@ -4,8 +4,6 @@ deadline, and other routes answering while an LLM request is in flight."""
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 
@@ -15,35 +13,13 @@ from langgraph.checkpoint.memory import InMemorySaver
 from recagents.api.schemas import RecommendResponse
 from recagents.assistant.demos import DemoBank
 from recagents.llm.failures import LLMUnavailableError
+from tests.agents.conftest import SCRIPTED_REASON, arag_reply
 
 FAST_S = 2.0  # a non-LLM answer while the LLM works (milliseconds when idle; 2 shared cores)
 
 
-def _ids(task: str, marker: str) -> list[int]:
-    return [
-        int(x) for x in re.findall(r"\d+", re.search(re.escape(marker) + r"([\d, ]+)", task)[1])
-    ]
-
-
-def arag_answer(messages) -> str:
-    """A schema-valid answer to each ARAG agent's task (the ranker keeps the accepted order)."""
-    task = next(str(m.content) for m in reversed(messages) if "TASK (" in str(m.content))
-    if "TASK (User Understanding)" in task:
-        return json.dumps(
-            {"long_term": "likes films", "session_intent": "any", "likes": [], "dislikes": []}
-        )
-    if "TASK (NLI)" in task:
-        verdicts = [
-            {"item_id": i, "label": "supports", "score": 0.9, "reason": "fits"}
-            for i in _ids(task, "in this order:")
-        ]
-        return json.dumps({"verdicts": verdicts})
-    if "TASK (Context Summary)" in task:
-        return json.dumps({"summary": "The user likes films."})
-    k = int(re.search(r"choose the (\d+) best", task)[1])
-    chosen = _ids(task, "accepted ids only:")[:k]
-    items = [{"item_id": i, "explanation": f"Scripted reason {i}."} for i in chosen]
-    return json.dumps({"items": items, "confidence": "high"})
+arag_answer = arag_reply()
+"""A valid answer to each ARAG agent's task (scores for NLI's prompts, JSON for the rest)."""
 
 
 class Gate:
@@ -75,7 +51,7 @@ def test_recommend_through_the_agents(llm_client, seen_by):
     assert response.status_code == 200, response.text
     body = RecommendResponse.model_validate(response.json())
     assert not body.fallback and body.usage["llm_calls"] >= 4
-    assert [i.explanation for i in body.items] == [f"Scripted reason {i.id}." for i in body.items]
+    assert [i.explanation for i in body.items] == [SCRIPTED_REASON for _ in body.items]
     assert not {i.id for i in body.items} & seen_by(5)
 
 
@@ -151,5 +127,5 @@ def test_other_routes_answer_while_an_llm_request_is_in_flight(llm_client):
         worker.join(60)
     assert answers and answers[0].status_code == 200
     items = answers[0].json()["items"]
-    assert [i["explanation"] for i in items] == [f"Scripted reason {i['id']}." for i in items]
+    assert [i["explanation"] for i in items] == [SCRIPTED_REASON for _ in items]
     assert fast.json()["usage"]["llm_calls"] == 0

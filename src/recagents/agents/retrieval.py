@@ -67,7 +67,10 @@ def resolve_history(
     ordered = sorted(events, key=lambda e: e.event_datetime or "", reverse=True)
     for event in ordered:
         raw = str(event.item_id).strip()
-        if not raw.isdigit() or int(raw) not in ctx.catalog_ids:
+        # ASCII digits only: str.isdigit takes "²" and "٥٠", and int() would read the latter
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or (
+            int(raw) not in ctx.catalog_ids
+        ):
             dropped.append(event.item_id)
             continue
         value = DEFAULT_EVENT_RATING if event.event_value is None else float(event.event_value)
