@@ -28,7 +28,8 @@ from plots import grouped_bars, save, subplots
 
 ROOT = Path(__file__).resolve().parent.parent
 TURNS = {  # kind -> question (not from the peer's benchmark suite)
-    "recommendation": "Recommend 3 comedies to user 17",
+    "recommendation": "Recommend some movies to user 4.",
+    "filtered recommendation": "Recommend 3 horror movies to user 3.",
     "filter question": "Which dramas released in 1994 have an IMDb rating above 8?",
     "metadata question": "Who directed Fargo, and what is it about?",
 }
@@ -97,19 +98,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="local model (default: settings, 1.5B)")
     parser.add_argument("--repeat", type=int, default=1, help="turns per kind")
+    parser.add_argument("--kinds", nargs="+", choices=list(TURNS), default=list(TURNS),
+                        help="turn kinds to run (default all)")  # fmt: skip
     args = parser.parse_args()
+    turns = {kind: TURNS[kind] for kind in args.kinds}
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     proc, url = start_host(args.model, out / "chat_host.log")
     from playwright.sync_api import sync_playwright
 
-    rows: dict[str, list[dict]] = {kind: [] for kind in TURNS}
+    rows: dict[str, list[dict]] = {kind: [] for kind in turns}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             one_turn(browser, url, "hello")  # warm: the LLM server loads its model
             for _ in range(args.repeat):
-                for kind, question in TURNS.items():
+                for kind, question in turns.items():
                     rows[kind].append(one_turn(browser, url, question))
                     print(kind, {k: round(v, 2) for k, v in rows[kind][-1].items()}, flush=True)
             browser.close()
@@ -125,9 +129,9 @@ def main() -> None:
     (out / "chat.json").write_text(json.dumps({"model": model, "median": summary, "runs": rows},
                                               indent=2))  # fmt: skip
     print(f"\nmodel: {model}; medians of {args.repeat} turn(s) per kind")
-    print(f"{'turn kind':20} {'load':>6} {'1st step':>9} {'1st token':>10} {'full':>8}")
+    print(f"{'turn kind':24} {'load':>6} {'1st step':>9} {'1st token':>10} {'full':>8}")
     for kind, s in summary.items():
-        print(f"{kind:20} {s['load_s']:6.2f} {s['first_step_s']:9.1f} {s['first_token_s']:10.1f} "
+        print(f"{kind:24} {s['load_s']:6.2f} {s['first_step_s']:9.1f} {s['first_token_s']:10.1f} "
               f"{s['full_s']:8.1f}")  # fmt: skip
     fig, (ax,) = subplots(figsize=(7, 3.8))
     grouped_bars(

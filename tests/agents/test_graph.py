@@ -52,6 +52,7 @@ def test_scored_path_fuses_scores_and_checks_explanations(agent_services, script
     for v in bb["verdicts"]:
         assert v["judged"] and 0 <= v["score"] <= 1
         assert abs(sum(v["probs"].values()) - 1) < 1e-3 and min(v["probs"].values()) >= 0
+    assert set(bb["accepted"]) == set(result.candidates)  # every scored candidate is weighed
     ranking = bb["ranking"]
     assert ranking["method"] == "fusion"
     cfg = AgentsConfig.load(agent_services.settings).ranker
@@ -63,6 +64,15 @@ def test_scored_path_fuses_scores_and_checks_explanations(agent_services, script
     assert bb["explanations"] == {"written": K, "replaced": []}
     assert all(i["explanation"] == SCRIPTED_REASON for i in result.items)
     assert not any("TASK (Context Summary)" in str(t) for t in handle.chat_model.calls)
+
+
+def test_fusion_weight_zero_is_the_engine_order_whatever_the_scores(agent_services, scripted):
+    engine_only = AgentsConfig.model_validate({"ranker": {"fusion_weight": 0.0}})
+    req = RecRequest(user_id=23, k=K)
+    result = recommend_with_agents(agent_services, req, scripted(), config=engine_only)
+    no_llm = recommend_with_agents(agent_services, req, None)
+    assert [i["id"] for i in result.items] == [i["id"] for i in no_llm.items]
+    assert not result.fallback
 
 
 def test_a_false_explanation_is_replaced_and_counted(agent_services, scripted, catalog):

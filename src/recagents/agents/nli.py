@@ -157,5 +157,10 @@ def nli(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig)
     )
     k = state["request"]["k"]
     nli_cfg = ctx.config.nli
-    update["accepted"] = accept(update["verdicts"], ids, k, nli_cfg.threshold, nli_cfg.min_keep)
+    # The scored design hands every candidate on: the fusion ranker weighs the relevance against
+    # the engine's order (fusion_weight 0 must give the engine's order, whatever the scores), and
+    # a threshold on a small model's uncalibrated relevance only cuts at random. The generated
+    # design keeps ARAG's filter: its ranker reads a short list.
+    threshold = 0.0 if nli_cfg.method == "score" else nli_cfg.threshold
+    update["accepted"] = accept(update["verdicts"], ids, k, threshold, nli_cfg.min_keep)
     return {**update, "timings": timed("nli", started)}
