@@ -88,8 +88,9 @@ class TurnView:
         elif kind == "tool_end":
             data = event.get("data")
             self.seen_ids |= render.ids_in(data)
-            if isinstance(data, dict):
-                for row in data.get("items") or []:
+            rows = data.get("items") if isinstance(data, dict) else None
+            if isinstance(rows, list):  # some tools' data has a count under "items"
+                for row in rows:
                     if isinstance(row, dict) and row.get("why"):
                         self.reasons[row["item_id"]] = row["why"]
             step = self.steps.get(number)
