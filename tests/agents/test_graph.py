@@ -75,6 +75,19 @@ def test_fusion_weight_zero_is_the_engine_order_whatever_the_scores(agent_servic
     assert not result.fallback
 
 
+def test_without_nli_the_fusion_ranker_explains_the_engine_order(agent_services, scripted):
+    no_nli = AgentsConfig.model_validate(
+        {"nli": {"enabled": False}, "ranker": {"fusion_weight": 1}}
+    )
+    req = RecRequest(user_id=23, k=K)
+    handle = scripted()
+    result = recommend_with_agents(agent_services, req, handle, config=no_nli)
+    no_llm = recommend_with_agents(agent_services, req, None)
+    assert [i["id"] for i in result.items] == [i["id"] for i in no_llm.items]
+    assert not result.fallback and result.blackboard["explanations"]["written"] == K
+    assert not any("TASK (NLI)" in str(t) for t in handle.chat_model.calls)
+
+
 def test_a_false_explanation_is_replaced_and_counted(agent_services, scripted, catalog):
     lie = "A gripping horror western from 1931, like Casablanca."
     result = recommend_with_agents(

@@ -113,6 +113,8 @@ def host_env(tmp_path_factory, tool_settings, agent_services, sqlite_url, local_
             "RECAGENTS_CONFIG_DIR": str(configs),
             "RECAGENTS_LLM_PROVIDER": "openai-compatible",
             "RECAGENTS_LLM_BASE_URL": local_handle.base_url,
+            # the embedded server answers only its own per-process key
+            "RECAGENTS_LLM_API_KEY": local_handle.api_key or "",
             "RECAGENTS_LLM_MODEL": local_handle.model,
             "RECAGENTS_LLM_TIMEOUT_S": "600",
             "RECAGENTS_LLM_MAX_TOKENS": "300",

@@ -59,7 +59,7 @@ class RankerConfig(_Section):
     # fusion: the engine's order fused with the NLI relevance order (no LLM call);
     # generate: the earlier generated permutation with explanations, fused the same way
     method: Literal["fusion", "generate"] = "fusion"
-    fusion_weight: float = Field(0.5, ge=0, le=1)
+    fusion_weight: float = Field(0.0, ge=0, le=1)
     rrf_k: int = Field(60, ge=1)
 
 

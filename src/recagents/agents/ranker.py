@@ -77,11 +77,12 @@ def rank(ctx: ARAGContext, state: ARAGState, task: str, config) -> dict:
     return clean_ranking(value, accepted, state["request"]["k"])
 
 
-def fusion_ranking(state: ARAGState, cfg: RankerConfig) -> dict | None:
+def fusion_ranking(state: ARAGState, cfg: RankerConfig, *, scored: bool = True) -> dict | None:
     """The accepted candidates, the engine's order fused with the NLI relevance order
-    (weighted reciprocal rank, ``ranker.fusion_weight``); None when NLI scored nothing."""
+    (weighted reciprocal rank, ``ranker.fusion_weight``); None when NLI was asked and scored
+    nothing. ``scored=False`` (NLI switched off): the engine's order, not a fallback."""
     verdicts = {v["item_id"]: v for v in state.get("verdicts", []) if v.get("judged")}
-    if not verdicts:
+    if not verdicts and scored:
         return None
     accepted = state.get("accepted") or [c["item_id"] for c in state["candidates"]]
     ids = set(accepted)
@@ -125,7 +126,7 @@ def ranker(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConf
     ctx = context_of(runtime)
     k = state["request"]["k"]
     if ctx.config.ranker.method == "fusion":
-        ranking = fusion_ranking(state, ctx.config.ranker)
+        ranking = fusion_ranking(state, ctx.config.ranker, scored=ctx.config.nli.enabled)
         if ranking is None:  # NLI gave no scores: the flagged engine order
             update = {"ranking": None, "errors": ["ranker: no relevance scores to fuse"]}
         else:
