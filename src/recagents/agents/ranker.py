@@ -116,7 +116,7 @@ def _explained(ctx: ARAGContext, state: ARAGState, ranking: dict, config) -> dic
         items = [
             {"item_id": f["item_id"], "explanation": r} for f, r in zip(fs, reasons, strict=True)
         ]
-        return {"ranking": {**ranking, "items": items}}
+        return {"ranking": {**ranking, "items": items, "facts": fs}}
 
     return llm_step(state, "explanations", run, fallback={"ranking": ranking})
 
@@ -168,8 +168,11 @@ def finalize(state: ARAGState, runtime: Runtime[ARAGContext]) -> dict:
         else {}
     )
     order = _final_order(state, ctx.config.ranker)[:k]
-    chosen = [by_id[i] for i, _ in order]
-    fs = {f["item_id"]: f for f in facts(ctx, state, chosen)}
+    # the facts the explanations were written from (the fusion ranker's), the rest computed here
+    fs = {f["item_id"]: f for f in ranking.get("facts", [])}
+    missing = [by_id[i] for i, _ in order if i not in fs]
+    if missing:
+        fs.update((f["item_id"], f) for f in facts(ctx, state, missing))
     checker = _checker(ctx, state)
     replaced, items = [], []
     for item_id, score in order:
