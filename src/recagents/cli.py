@@ -71,8 +71,9 @@ def train(
     model: Annotated[
         str | None,
         typer.Option(
-            help="RecBole general recommender to train: BPR, LightGCN, EASE, ItemKNN, MultiVAE "
-            "or any other RecBole class name. Default: the active engine (RECAGENTS_RECOMMENDER)."
+            help="Engine to train: BPR, LightGCN, EASE, ItemKNN, MultiVAE, two_tower (our own "
+            "dual encoder, configs/engines/twotower.yaml) or any other RecBole general "
+            "recommender's class name. Default: the active engine (RECAGENTS_RECOMMENDER)."
         ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Override the epochs of the YAML.")] = None,

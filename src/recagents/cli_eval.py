@@ -124,6 +124,14 @@ def ranking(
             help="Comma-separated RecBole engines to compare instead of all (implies --engines).",
         ),
     ] = None,
+    two_stage: Annotated[
+        str | None,
+        typer.Option(
+            "--two-stage",
+            help="Comma-separated engines also evaluated as retrieval → ranking (rows "
+            "two_stage_<engine>; the ranker of configs/ranking.yaml, fitted on the valid view).",
+        ),
+    ] = None,
     tune: Annotated[
         bool,
         typer.Option(
@@ -177,6 +185,7 @@ def ranking(
         ablations=not no_ablations, tune=tune, cache_path=cache, tune_users=tune_users,
         generated=generated, sampled=sampled,
         engines=parse_engines(engine_list or ("all" if engines else None)),
+        two_stage=parse_engines(two_stage),
     )  # fmt: skip
     services = ServiceContext.from_settings(settings, holdout="test")
     llm = None

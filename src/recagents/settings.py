@@ -38,15 +38,19 @@ ENRICHMENT_URL = (
 ENRICHMENT_SHA256 = "5ab20ce67c6806741e3c1c21c9470d0d5933a3094cb6187b5de010257e315070"
 
 
-# RecBole general recommenders with a shipped YAML (configs/engines/); any other RecBole general
-# recommender can be named by its class name.
-ENGINES = ("BPR", "LightGCN", "EASE", "ItemKNN", "MultiVAE")
+# RecBole general recommenders with a shipped YAML (configs/engines/), and our own two-tower
+# engine (recommender.two_tower); any other RecBole general recommender can be named by its class
+# name.
+TWO_TOWER = "TwoTower"
+ENGINES = ("BPR", "LightGCN", "EASE", "ItemKNN", "MultiVAE", TWO_TOWER)
 
 
 def engine_name(name: str) -> str:
-    """The RecBole class name of an engine: case-insensitive for the shipped ones."""
+    """The class name of an engine: case-insensitive for the shipped ones, ``_``/``-`` ignored
+    (``two_tower`` → ``TwoTower``)."""
     name = str(name).strip()
-    return {e.lower(): e for e in ENGINES}.get(name.lower(), name)
+    key = name.lower().replace("_", "").replace("-", "")
+    return {e.lower(): e for e in ENGINES}.get(key, name)
 
 
 class Settings(BaseSettings):
@@ -123,6 +127,13 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of the engines' own YAMLs (<name lowercased>.yaml, layered over "
         "recbole_config). Default: <config_dir>/engines.",
+    )
+    serving: Literal["dense", "vectors"] = Field(
+        default="dense",
+        description="How the services rank a user's top-k: dense (the engine's users x items "
+        "score matrix, every engine) or vectors (a Qdrant search over the engine's item "
+        "vectors with the hard filters as payload filters; factorised engines only: BPR, "
+        "LightGCN, TwoTower).",
     )
     holdout: Literal["none", "valid", "test"] = Field(
         default="none",

@@ -113,6 +113,37 @@ def run_engines(
     return rankings, seconds, checks
 
 
+def run_two_stage(
+    settings: Settings,
+    engines: tuple[str, ...],
+    *,
+    users: list[int],
+    view: HistoryView,
+    cut: int = 10,
+    progress: bool = True,
+) -> tuple[dict[str, dict[int, list[int]]], dict[str, float], dict[str, Any]]:
+    """(rankings, seconds per user, facts) of retrieval → ranking for each engine
+    (``two_stage_<engine>``): the engine's top-N on the test view re-ranked by the ranker fitted
+    on the valid view (``recommender/reranker.py``, ``configs/ranking.yaml``)."""
+    from recagents.recommender.reranker import Reranker, rank_all, ranking_config
+
+    config = ranking_config(settings)
+    rankings: dict[str, dict[int, list[int]]] = {}
+    seconds: dict[str, float] = {}
+    facts: dict[str, Any] = {}
+    for name in tqdm([engine_name(e) for e in engines], desc="two-stage", disable=not progress):
+        rec, _ = built_engine(settings, name, progress=progress)
+        started = time.perf_counter()
+        ranker = Reranker.load_or_fit(settings, rec, config)
+        fitted = time.perf_counter() - started
+        method = f"two_stage_{engine_method(name)}"
+        started = time.perf_counter()
+        rankings[method] = dict(rank_all(ranker, rec, users, view, cut))
+        seconds[method] = (time.perf_counter() - started) / max(1, len(users))
+        facts[method] = {"retrieval": name, "candidates": config.candidates, "fit_seconds": fitted}
+    return rankings, seconds, facts
+
+
 def parse_engines(value: str | None) -> tuple[str, ...]:
     """``--engines`` value: ``all`` (the shipped five) or comma-separated RecBole names."""
     if not value:

@@ -7,7 +7,8 @@ Methods (a ranked list per sampled user):
   with train + valid masked (RecBole's full-sort test protocol; always BPR, whichever engine is
   active); ``swing``: favourites of the 20 most Swing-similar users (user-based Swing on the
   visible ratings); with ``--engines``, one row per engine (``ease``, ``lightgcn``, …; see
-  ``eval/engines.py``).
+  ``eval/engines.py``); with ``--two-stage ENGINES``, ``two_stage_<engine>``: that engine's
+  top-N re-ranked by the ranking stage (``recommender/reranker.py``).
 - ``pool``: the ARAG retrieval pool in its own (base) order — no LLM.
 - ``arag_llm``: the LLM's order alone (fusion weight 1.0, filled from the base order). With
   the scoring agents (the default) it is NLI's relevance order; ``arag_fused``: the product's
@@ -50,7 +51,7 @@ from recagents.agents.config import AgentsConfig, write_fusion_weight
 from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
 from recagents.errors import EmptyResultError, InvalidArgumentError
-from recagents.eval.engines import recbole_check, reference_bpr, run_engines
+from recagents.eval.engines import recbole_check, reference_bpr, run_engines, run_two_stage
 from recagents.eval.llm_cache import SQLiteLLMCache, cached_handle
 from recagents.eval.metrics import METRICS
 from recagents.eval.orders import arag_parts, fused_order, generated_config, ranking_config
@@ -82,6 +83,7 @@ class RankingOptions:
     grid: tuple[float, ...] = TUNE_GRID
     swing_users: int = 20
     engines: tuple[str, ...] = ()  # RecBole engines compared beside BPR (eval/engines.py)
+    two_stage: tuple[str, ...] = ()  # engines evaluated as retrieval → ranking (eval/engines.py)
     tune_users: int | None = None  # valid users for --tune (None: as many as ``users``)
     generated: int = 0  # users also run through the earlier generated agents
     sampled: int = 0  # users of the sampled-candidate protocol (eval/sampled.py)
@@ -364,6 +366,14 @@ def run_ranking(
             run.rankings.update(rankings)
             run.seconds.update(seconds)
             run.checks["engines_vs_recbole"] = engine_checks
+        if options.two_stage:
+            rankings, seconds, stage_facts = run_two_stage(
+                settings, options.two_stage, users=run.users, view=test_ctx.view,
+                progress=options.progress,
+            )  # fmt: skip
+            run.rankings.update(rankings)
+            run.seconds.update(seconds)
+            run.checks["two_stage"] = stage_facts
         run_pool(test_ctx, run, config, k, options.progress)
         if options.llm:
             run_arag(test_ctx, run, llm, cache, config, options, k)

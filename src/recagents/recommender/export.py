@@ -1,6 +1,7 @@
 """What a trained RecBole engine becomes for the inference service: its whole user x item score
-matrix (RecBole's own ``full_sort_predict``), its item vectors when it has embeddings, the id maps
-and the interactions — plain tensors, loadable with ``torch.load(weights_only=True)``."""
+matrix (RecBole's own ``full_sort_predict``), its item vectors when it has embeddings, its user
+vectors when its scores ARE user · item (a factorised engine: BPR, LightGCN), the id maps and the
+interactions — plain tensors, loadable with ``torch.load(weights_only=True)``."""
 
 from __future__ import annotations
 
@@ -30,18 +31,36 @@ def _score_matrix(model: Any, dataset: Any) -> torch.Tensor:
     return scores
 
 
-def _item_vectors(model: Any) -> torch.Tensor | None:
-    """The item representations the model scores with, when it has any (fold-in uses them):
-    LightGCN-like models' propagated embeddings, else an ``item_embedding`` table."""
+# A factorised engine's exported scores equal user · item up to float rounding: this tolerance
+# (relative to the largest score) decides whether the user vectors are exported with the items.
+FACTORISED_RTOL = 1e-4
+
+
+def _vectors(model: Any) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(user, item) representations the model scores with, when it has them (fold-in uses the
+    items): LightGCN-like models' propagated embeddings, else the embedding tables."""
     table = getattr(model, "item_embedding", None)
     if not isinstance(table, torch.nn.Embedding):
-        return None
+        return None, None
+    users = getattr(model, "user_embedding", None)
+    users = users.weight if isinstance(users, torch.nn.Embedding) else None
     if hasattr(model, "get_ego_embeddings"):  # graph models: forward() propagates
         with torch.no_grad():
             out = model.forward()
         if isinstance(out, tuple) and len(out) == 2 and out[1].shape[0] == table.num_embeddings:
-            return out[1].detach().float().cpu().clone()
-    return table.weight.detach().float().cpu().clone()
+            return out[0].detach().float().cpu().clone(), out[1].detach().float().cpu().clone()
+    items = table.weight.detach().float().cpu().clone()
+    return (None if users is None else users.detach().float().cpu().clone()), items
+
+
+def factorises(scores: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> bool:
+    """Whether ``scores`` (users x items, padding row/column 0) is ``users @ items.T``."""
+    if users.shape[0] != scores.shape[0] or items.shape[0] != scores.shape[1]:
+        return False
+    product = users[1:] @ items[1:].T
+    exact = scores[1:, 1:]
+    scale = float(exact.abs().max()) or 1.0
+    return float((product - exact).abs().max()) <= FACTORISED_RTOL * scale
 
 
 def export_state(model: Any, dataset: Any) -> dict[str, Any]:
@@ -61,9 +80,11 @@ def export_state(model: Any, dataset: Any) -> dict[str, Any]:
         "scores": _score_matrix(model, dataset),
         "interactions": pairs,
     }
-    vectors = _item_vectors(model)
-    if vectors is not None:
-        state["item_vectors"] = vectors
+    users, items = _vectors(model)
+    if items is not None:
+        state["item_vectors"] = items
+        if users is not None and factorises(state["scores"], users, items):
+            state["user_vectors"] = users
     return state
 
 

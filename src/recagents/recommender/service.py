@@ -36,6 +36,7 @@ from recagents.recommender.ranking import (
 )
 from recagents.recommender.split import HistoryView
 from recagents.recommender.train import CHECKPOINT_FORMAT, checkpoint_path, read_metrics
+from recagents.recommender.two_tower import cold_user_tower
 from recagents.settings import MAX_K, Settings, engine_name
 
 _REQUIRED = ("user_ids", "item_ids", "scores", "interactions")
@@ -84,6 +85,12 @@ class Recommender:
         self._item_vectors = (
             vectors.float().numpy() if vectors is not None else _profile_vectors(self._scores)
         )
+        users = state.get("user_vectors")
+        # a factorised engine (scores = user · item): what the vector path serves from
+        self.user_vectors: np.ndarray | None = (
+            users.float().numpy() if users is not None and vectors is not None else None
+        )
+        self._cold_tower = cold_user_tower(state)
 
         pairs = state["interactions"].numpy().astype(np.int64)
         seen = np.zeros(self._scores.shape, dtype=bool)
@@ -150,6 +157,20 @@ class Recommender:
     def known_user(self, user_id: Any) -> bool:
         return self._user_row(user_id) > 0
 
+    @property
+    def item_vectors(self) -> np.ndarray:
+        """items x d (row 0: padding): what fold-in and the vector path rank with."""
+        return self._item_vectors
+
+    def user_vector(self, user_id: Any) -> np.ndarray:
+        """The user's vector of a factorised engine (``user_vector · item_vectors`` = scores)."""
+        if self.user_vectors is None:
+            raise DataError(f"engine {self.model} has no user vectors (not factorised).")
+        row = self._user_row(user_id)
+        if row <= 0:
+            raise UnknownUserError(f"User {user_id} is not in the trained model.")
+        return self.user_vectors[row]
+
     def seen_matrix(self, view: HistoryView | None = None) -> np.ndarray:
         """users x items: True where the rating is history under ``view`` (cached per view)."""
         if view is None or not view.hides_anything:
@@ -181,7 +202,7 @@ class Recommender:
     def fold_in_scores(self, history: dict[int, float]) -> dict[int, float]:
         """Cold start without retraining: score every item by its dot product with the
         weighted mean of the history items' embeddings (``history``: item id → weight, e.g. the
-        rating). Unknown items are ignored; the history items themselves are left out."""
+        rating; the two-tower engine: its user tower's vector of that history). Unknown items are ignored; the history items themselves are left out."""
         columns, weights = [], []
         for item_id, weight in history.items():
             col = self._item_column(item_id)
@@ -191,7 +212,10 @@ class Recommender:
         if not columns:
             return {}
         w = np.asarray(weights, dtype=np.float32)
-        profile = (w[:, None] * self._item_vectors[columns]).sum(axis=0) / w.sum()
+        if self._cold_tower is not None:  # two-tower: the user tower on the history alone
+            profile = self._cold_tower.vector(columns, w)
+        else:
+            profile = (w[:, None] * self._item_vectors[columns]).sum(axis=0) / w.sum()
         scores = self._item_vectors @ profile
         scores[0] = -np.inf
         scores[columns] = -np.inf

@@ -54,7 +54,9 @@ class ServiceOptions:
 class ServiceContext:
     settings: Settings
     store: MetadataStore
-    recommender: Any = None  # recagents.recommender.service.Recommender (lazy if None)
+    # recagents.recommender.service.Recommender, or with serving=vectors the engine's Qdrant
+    # collection in front of it (stores.engine_vectors.EngineVectors); lazy if None
+    recommender: Any = None
     vectors: Any = None  # recagents.stores.vectors.VectorStore (lazy if None)
     swing: Any = None  # recagents.recommender.swing.SwingIndex (lazy if None)
     options: ServiceOptions = field(default_factory=ServiceOptions)
@@ -103,7 +105,18 @@ class ServiceContext:
             if self.recommender is None:
                 from recagents.recommender.service import get_recommender
 
-                self.recommender = get_recommender(self.settings)
+                rec = get_recommender(self.settings)
+                if self.settings.serving == "vectors":
+                    from recagents.stores.engine_vectors import EngineVectors
+
+                    rec = EngineVectors.open(self.settings, rec, self.store.filter_payloads)
+                    self._exit.callback(rec.close)
+                from recagents.recommender.reranker import Reranker, TwoStage, ranking_config
+
+                ranking = ranking_config(self.settings)
+                if ranking.enabled:  # retrieval → ranking
+                    rec = TwoStage(rec, Reranker.load_or_fit(self.settings, rec, ranking))
+                self.recommender = rec
             return self.recommender
 
     def get_vectors(self) -> Any:

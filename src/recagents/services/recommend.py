@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from recagents.errors import EmptyResultError
+from recagents.services.catalog import build_filter, filter_items
 from recagents.services.context import ServiceContext
-from recagents.services.requests import RecommendRequest
+from recagents.services.requests import FilterRequest, RecommendRequest
 from recagents.services.results import Recommendation, ScoredItem
 
 
@@ -17,6 +18,33 @@ def recommend(
     uid = ctx.store.require_user(req.user_id)
     pool = ctx.candidate_pool(candidates)
     top = ctx.get_recommender().top_k(uid, k=req.k, candidates=pool, view=ctx.view)
+    return _result(ctx, uid, top)
+
+
+def recommend_filtered(
+    ctx: ServiceContext,
+    req: RecommendRequest,
+    conditions: FilterRequest,
+    candidates: Sequence[int] | None = None,
+) -> Recommendation:
+    """The user's ``k`` best unseen items among those satisfying ``conditions`` (a hard filter).
+
+    Served from vectors (``RECAGENTS_SERVING=vectors``): ONE Qdrant query, the filter a payload
+    filter. Dense: the SQL filter's ids, then the score matrix. Both give the same items. A
+    filter that matches nothing gets ``filter_items``' message (with the relaxations)."""
+    uid = ctx.store.require_user(req.user_id)
+    rec = ctx.get_recommender()
+    if not hasattr(rec, "search"):  # the dense path
+        return recommend(ctx, req, filter_items(ctx, conditions, candidates).item_ids)
+    spec, _ = build_filter(ctx, conditions)
+    pool = ctx.candidate_pool(candidates)
+    top = rec.top_k(uid, k=req.k, candidates=pool, view=ctx.view, spec=spec)
+    if not top.items:
+        filter_items(ctx, conditions, candidates)  # raises when the filter itself is empty
+    return _result(ctx, uid, top)
+
+
+def _result(ctx: ServiceContext, uid: int, top) -> Recommendation:
     if not top.items:
         raise EmptyResultError(
             f"user {uid} has already rated every candidate item: nothing left to recommend. "

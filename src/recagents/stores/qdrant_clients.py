@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qdrant_client import QdrantClient
 
-from recagents.errors import BackendUnavailableError
+from recagents.errors import BackendUnavailableError, RecagentsError
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,56 @@ def release(shared: SharedClient) -> None:
         if shared.key is not None and _LOCAL_CLIENTS.get(shared.key) is shared:
             del _LOCAL_CLIENTS[shared.key]
         shared.client.close()
+
+
+SERVER_TIMEOUT_S = 10
+
+
+class ClientHolder:
+    """Base of what holds a ``SharedClient`` (the plot ``VectorStore``, ``EngineVectors``):
+    ``close()`` (or leaving ``with``) gives it back; ``_client()`` locks it and maps a server's
+    failures to ``BackendUnavailableError``."""
+
+    def __init__(self, shared: SharedClient, url: str | None) -> None:
+        self._shared: SharedClient | None = shared
+        self.url = url
+
+    def close(self) -> None:
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            release(shared)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _client(self) -> Iterator[QdrantClient]:
+        if self._shared is None:
+            raise RecagentsError(f"this {type(self).__name__} is closed: open a new one")
+        with self._shared.lock, server_errors(self.url):
+            yield self._shared.client
+
+
+def open_shared(settings) -> SharedClient:
+    """A client of the configured Qdrant: the server (``settings.qdrant_url``) or the shared
+    client of the local folder (``settings.qdrant_path``). Give it back with :func:`release`."""
+    if settings.qdrant_url:
+        url, key = settings.qdrant_url, settings.qdrant_api_key
+        shared = SharedClient(
+            lambda: QdrantClient(
+                url=url,
+                api_key=key.get_secret_value() if key else None,
+                timeout=SERVER_TIMEOUT_S,
+                check_compatibility=False,
+            ),
+            key=None,
+        )
+        shared.users = 1
+        return shared
+    return acquire_local(Path(settings.qdrant_path).resolve())
 
 
 @contextmanager

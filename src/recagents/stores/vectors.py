@@ -14,8 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from numbers import Integral
 from pathlib import Path
@@ -30,16 +29,14 @@ from recagents.errors import (
     DataError,
     InvalidArgumentError,
     NotBuiltError,
-    RecagentsError,
 )
 from recagents.settings import MAX_K, Settings
 from recagents.stores.embeddings import EMBEDDING_DIM, MODEL_NAME, Embedder
 from recagents.stores.qdrant_clients import (
+    ClientHolder,
     SharedClient,
-    acquire_local,
     one_local_transaction,
-    release,
-    server_errors,
+    open_shared,
 )
 
 log = logging.getLogger(__name__)
@@ -47,7 +44,6 @@ log = logging.getLogger(__name__)
 HIT_FIELDS = ["item_id", "title", "year", "genres"]
 SCROLL_PAGE = 512
 SERVER_UPSERT_BATCH = 256
-SERVER_TIMEOUT_S = 10
 NOT_BUILT = "run `recagents setup` to build the vector store"
 
 
@@ -122,15 +118,14 @@ def _payload(item: dict, text_sha256: str) -> dict[str, Any]:
     }
 
 
-class VectorStore:
+class VectorStore(ClientHolder):
     """Search (and, unless opened read-only, build) the item vectors."""
 
     def __init__(self, shared: SharedClient, settings: Settings, *, read_only: bool):
-        self._shared: SharedClient | None = shared
+        super().__init__(shared, settings.qdrant_url)
         self.settings = settings
         self.read_only = read_only
         self.collection = settings.qdrant_collection
-        self.url = settings.qdrant_url
         self.location = self.url or f"local folder {settings.qdrant_path}"
         self.embedder = Embedder(threads=settings.torch_threads)
 
@@ -142,23 +137,10 @@ class VectorStore:
         ``read_only=True`` (the agents' path) needs a built collection (``NotBuiltError``
         otherwise) and refuses writes.
         """
-        if settings.qdrant_url:
-            url, key = settings.qdrant_url, settings.qdrant_api_key
-            shared = SharedClient(
-                lambda: QdrantClient(
-                    url=url,
-                    api_key=key.get_secret_value() if key else None,
-                    timeout=SERVER_TIMEOUT_S,
-                    check_compatibility=False,
-                ),
-                key=None,
-            )
-            shared.users = 1
-        else:
-            path = Path(settings.qdrant_path).resolve()
-            if read_only and not (path / "meta.json").is_file():
-                raise NotBuiltError(f"no vector store in {path}: {NOT_BUILT}")
-            shared = acquire_local(path)
+        path = Path(settings.qdrant_path).resolve()
+        if not settings.qdrant_url and read_only and not (path / "meta.json").is_file():
+            raise NotBuiltError(f"no vector store in {path}: {NOT_BUILT}")
+        shared = open_shared(settings)
         store = cls(shared, settings, read_only=read_only)
         try:
             exists = store.exists()  # also reaches a server now rather than at first use
@@ -170,24 +152,6 @@ class VectorStore:
             store.close()
             raise
         return store
-
-    def close(self) -> None:
-        if self._shared is not None:
-            shared, self._shared = self._shared, None
-            release(shared)
-
-    def __enter__(self) -> VectorStore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    @contextmanager
-    def _client(self) -> Iterator[QdrantClient]:
-        if self._shared is None:
-            raise RecagentsError("this VectorStore is closed: open a new one")
-        with self._shared.lock, server_errors(self.url):
-            yield self._shared.client
 
     # --- reading ----------------------------------------------------------------------
     def exists(self) -> bool:

@@ -166,6 +166,39 @@ def filter_item_ids(
     return _restrict(session.scalars(query), candidates)
 
 
+# The payload of an item in an engine's vector collection (``stores.engine_vectors``): every
+# field ``ItemFilter`` tests, so a Qdrant payload filter selects what ``filter_item_ids`` does.
+PAYLOAD_NUMERIC = tuple(NUMERIC_FIELDS)
+PAYLOAD_KEYWORDS = ("country", "age_rating", "release_month")
+
+
+def people_key(role: Role | str) -> str:
+    """The payload key of a role's person ids (``people_actor``, …)."""
+    return f"people_{Role(role).value}"
+
+
+def filter_payloads(session: Session) -> dict[int, dict]:
+    """item id → the values ``ItemFilter`` tests: ``genre_ids``, ``people_<role>`` (person ids),
+    ``country``, ``age_rating``, ``release_month`` and the numeric fields. A NULL column is left
+    out of the payload (no condition matches it, as in SQL)."""
+    columns = [Item.item_id, *(getattr(Item, f) for f in PAYLOAD_KEYWORDS + PAYLOAD_NUMERIC)]
+    out: dict[int, dict] = {}
+    for row in session.execute(select(*columns)):
+        values = dict(zip(("item_id", *PAYLOAD_KEYWORDS, *PAYLOAD_NUMERIC), row, strict=True))
+        payload = {k: v for k, v in values.items() if v is not None}
+        payload["genre_ids"] = []
+        out[int(values["item_id"])] = payload
+    for item_id, genre_id in session.execute(
+        select(ItemGenre.item_id, ItemGenre.genre_id).order_by(ItemGenre.item_id)
+    ):
+        out[int(item_id)]["genre_ids"].append(int(genre_id))
+    for item_id, person_id, role in session.execute(
+        select(Credit.item_id, Credit.person_id, Credit.role).order_by(Credit.item_id)
+    ):
+        out[int(item_id)].setdefault(people_key(role), []).append(int(person_id))
+    return out
+
+
 # --- vocabularies (cached by the caller) ------------------------------------------------------
 
 

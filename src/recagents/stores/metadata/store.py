@@ -151,6 +151,11 @@ class MetadataStore:
         with self.session() as s:
             return q.filter_item_ids(s, spec, candidates)
 
+    def filter_payloads(self) -> dict[int, dict]:
+        """item id → the fields item filters test (the payload of engine vector collections)."""
+        with self.session() as s:
+            return q.filter_payloads(s)
+
     def item_details(
         self, item_ids: Sequence[int], fields: Sequence[str] = ALL_ITEM_FIELDS
     ) -> list[dict]:
