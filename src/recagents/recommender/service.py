@@ -202,7 +202,8 @@ class Recommender:
     def fold_in_scores(self, history: dict[int, float]) -> dict[int, float]:
         """Cold start without retraining: score every item by its dot product with the
         weighted mean of the history items' embeddings (``history``: item id → weight, e.g. the
-        rating; the two-tower engine: its user tower's vector of that history). Unknown items are ignored; the history items themselves are left out."""
+        rating; the two-tower engine: its user tower's vector of that history). Unknown items are
+        ignored; the history items themselves are left out."""
         columns, weights = [], []
         for item_id, weight in history.items():
             col = self._item_column(item_id)

@@ -285,7 +285,9 @@ def train_engine(
     """
     name = engine_name(engine or settings.recommender)
     if name == TWO_TOWER:
-        return _train_two_tower(settings, overrides, show_progress, threads)
+        from recagents.recommender.two_tower_train import train_two_tower
+
+        return train_two_tower(settings, overrides, show_progress, threads)
     _general_model(name)
     rb = compat.import_recbole()
     out_dir = settings.engine_dir(name)
@@ -348,79 +350,6 @@ def train_engine(
         "popularity_valid": popularity["valid"],
         "n_users": int(dataset.user_num - 1),
         "n_items": int(dataset.item_num - 1),
-        "checkpoint": str(checkpoint_path(settings, name)),
-        "trained_at": trained_at,
-    }
-    return _write_engine(settings, metrics, exported, dataset, splits)
-
-
-def _train_two_tower(
-    settings: Settings,
-    overrides: Mapping[str, Any] | None,
-    show_progress: bool,
-    threads: int | None,
-) -> dict[str, Any]:
-    """``train_engine`` for the two-tower engine (``recommender.two_tower``): RecBole's dataset
-    and split of the shared YAML (BPR's config, so the very same split), our own PyTorch model,
-    the same files written."""
-    from recagents.recommender import two_tower as tt
-
-    name = TWO_TOWER
-    out_dir = settings.engine_dir(name)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    params = tt.load_params(config_files(settings, name), overrides)
-    if int(params["epochs"]) < 1:
-        raise InvalidArgumentError(f"epochs must be at least 1, got {params['epochs']}.")
-    shared = [Path(settings.recbole_config)]
-    config = compat.build_config(
-        "BPR",
-        shared,
-        {"checkpoint_dir": str(out_dir / "recbole"), "show_progress": False, "save_dataset": False},
-    )
-    with (
-        compat.capture_recbole_logs(out_dir / "logs" / f"{name.lower()}-{stamp}.log") as logger,
-        compat.quiet_recbole_warnings(),
-        _torch_threads(threads),
-    ):
-        logger.info(f"recagents: training {name} with {config_files(settings, name)}: {params}")
-        dataset, splits = _prepare_splits(config)
-        text = None
-        if params["text_features"]:
-            text = tt.text_vectors(settings, dataset, out_dir / "text_vectors.npz")
-        features = tt.Features(dataset, text)
-        bar = _EpochBar(int(params["epochs"]), show_progress, name)
-        started = time.perf_counter()
-        try:
-            model, facts = tt.fit(dataset, splits, features, params, on_epoch=bar)
-        finally:
-            bar.close()
-        train_seconds = time.perf_counter() - started
-        uid, iid = dataset.uid_field, dataset.iid_field
-        n_users = int(dataset.user_num)
-        valid_seen = tt._pairs_by_user(splits[1]._dataset.inter_feat, uid, iid, n_users)
-        masked = [a | b for a, b in zip(facts["train_seen"], valid_seen, strict=True)]
-        targets = tt._pairs_by_user(splits[2]._dataset.inter_feat, uid, iid, n_users)
-        test = tt.full_metrics(tt.score_matrix(model, facts["history"]), masked, targets)
-        popularity = evaluate_popularity(settings, splits=splits, engine="BPR")
-        exported = tt.export_two_tower(model, dataset, facts["history"])
-        logger.info(f"recagents: {name} best epoch {facts['best_epoch']}, test {test}")
-
-    trained_at = datetime.now(UTC).isoformat(timespec="seconds")
-    metrics = {
-        "model": name,
-        "valid": facts["valid"],
-        "test": test,
-        "best_epoch": int(facts["best_epoch"]),
-        "epochs_run": int(facts["epochs_run"]),
-        "train_seconds": round(train_seconds, 2),
-        "config": {k: _plain(v) for k, v in params.items()},
-        "config_files": [str(p) for p in config_files(settings, name)],
-        "popularity_test": popularity["test"],
-        "popularity_valid": popularity["valid"],
-        "n_users": int(dataset.user_num - 1),
-        "n_items": int(dataset.item_num - 1),
-        "cold_items": facts["cold_items"],
         "checkpoint": str(checkpoint_path(settings, name)),
         "trained_at": trained_at,
     }

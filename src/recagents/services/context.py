@@ -54,8 +54,9 @@ class ServiceOptions:
 class ServiceContext:
     settings: Settings
     store: MetadataStore
-    # recagents.recommender.service.Recommender, or with serving=vectors the engine's Qdrant
-    # collection in front of it (stores.engine_vectors.EngineVectors); lazy if None
+    # recagents.recommender.service.Recommender; with serving=vectors the engine's Qdrant
+    # collection in front of it (stores.engine_vectors.EngineVectors), and with ranking.yaml's
+    # enabled the ranking stage after either (recommender.reranker.TwoStage); lazy if None
     recommender: Any = None
     vectors: Any = None  # recagents.stores.vectors.VectorStore (lazy if None)
     swing: Any = None  # recagents.recommender.swing.SwingIndex (lazy if None)
