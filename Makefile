@@ -5,7 +5,7 @@
 # reinstalls nothing.
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint bench bench-engines bench-arag bench-assistant bench-api bench-chat
+.PHONY: run test install lint bench bench-engines bench-arag bench-assistant bench-api bench-chat bench-scale
 run:
 	scripts/install.sh --llm
 	.venv/bin/python app_main.py $(ARGS)
@@ -26,10 +26,16 @@ bench:
 	.venv/bin/python bench/bench_bpr.py && .venv/bin/python bench/bench_topk.py && \
 	.venv/bin/python bench/bench_vectors.py && .venv/bin/python bench/bench_tools.py
 
-# Every shipped engine (BPR, LightGCN, EASE, ItemKNN, MultiVAE) on all 943 test users, same split,
+# Every shipped engine (BPR, LightGCN, EASE, ItemKNN, MultiVAE, TwoTower) on all 943 test users, same split,
 # with CIs; trains the ones without a checkpoint first (~6 min on 2 cores), report + plots in data/reports/
 bench-engines:
 	.venv/bin/recagents eval ranking --no-llm --users 943 --engines $(ARGS)
+
+# Top-10 serving at 10k / 100k / 1M synthetic items: the dense score matrix vs Qdrant (local mode,
+# and qdrant-edge-py exact / HNSW) with and without a genre filter (~20 min on 2 cores; run it alone)
+bench-scale:
+	scripts/install.sh --dev
+	.venv/bin/python bench/bench_scale.py $(ARGS)
 
 # ARAG on the local 0.5B and 1.5B (long on 2 cores: minutes per recommendation); ARGS passes flags
 bench-arag:

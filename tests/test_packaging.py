@@ -10,7 +10,7 @@ from pathlib import Path
 from recagents.settings import DEFAULT_CONFIG_DIR, ENGINES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_TOOLS = {"pytest", "ruff", "playwright", "schemathesis"}
+DEV_TOOLS = {"pytest", "ruff", "playwright", "schemathesis", "qdrant-edge-py"}
 
 
 def _pins(path: Path) -> list[str]:
