@@ -45,7 +45,7 @@ TEXT_DIM = 384
 DEFAULTS: dict[str, Any] = {
     "embedding_size": 64,
     "hidden_size": 128,
-    "temperature": 0.07,
+    "temperature": 0.1,
     "id_dropout": 0.1,
     "history_len": 50,
     "text_features": True,
