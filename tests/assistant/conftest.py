@@ -11,6 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from recagents.assistant import Assistant, AssistantConfig
 from recagents.assistant.demos import DemoBank
+from recagents.assistant.intent import INTENT_SYSTEM
 from recagents.assistant.prompts import ANSWER_SYSTEM, PLANNER_SYSTEM
 
 
@@ -20,6 +21,8 @@ def task_of(messages: list[BaseMessage]) -> str:
         return "plan"
     if first == ANSWER_SYSTEM:
         return "answer"
+    if first == INTENT_SYSTEM:
+        return "form"
     return "other"
 
 
@@ -63,6 +66,10 @@ def make_assistant(agent_services):
 
     def make(llm, mode="plan", checkpointer=None, demos=None, **config) -> Assistant:
         config.setdefault("recommend_engine", "bpr")
+        # scripted plan-mode tests script the free-form planner; a real model gets the default
+        config.setdefault(
+            "planner", "free" if llm is not None and llm.model == "scripted" else "compiled"
+        )
         return Assistant(
             agent_services,
             llm,

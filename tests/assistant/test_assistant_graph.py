@@ -36,7 +36,8 @@ def seen(ratings_df, uid: int) -> set[int]:
 def test_the_graph_has_both_modes():
     nodes = set(graph.get_graph().nodes) - {"__start__", "__end__"}
     assert nodes == {
-        "begin_turn", "plan", "execute", "replan", "answer", "agent", "tools", "respond",
+        "begin_turn", "understand", "verify", "plan", "execute", "replan", "answer", "agent",
+        "tools", "respond",
     }  # fmt: skip
 
 

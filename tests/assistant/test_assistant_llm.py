@@ -141,3 +141,29 @@ def test_a_thread_resumes_after_a_rebuild(real, tmp_path, ratings_df):
     assert {i["id"] for i in second.items} <= {i["id"] for i in first.items}
     users = {c["args"]["user_id"] for c in second.tool_calls if "user_id" in c["args"]}
     assert users <= {56}
+
+
+def test_horror_for_user_3_is_horror_unseen_and_claims_nothing_false(
+    real, agent_services, ratings_df
+):
+    """The issue's turn: exactly 3 unseen horror movies, a satisfied verdict, and no genre or
+    year claimed in the text that the listed movies lack."""
+    from recagents.agents.explanations import _CLAIM, _YEAR, GENRE_CLAIMS
+
+    assistant = real()
+    result = assistant.ask("Recommend 3 horror movies to user 3.", thread_id="horror")
+    ids = [i["id"] for i in result.items]
+    assert len(ids) == 3 and not set(ids) & seen(ratings_df, 3)
+    rows = agent_services.store.item_details(ids, ("genres", "year"))
+    assert all("Horror" in d["genres"] for d in rows)
+    assert result.constraints and result.constraints["satisfied"], result.constraints
+    assert "Horror" in result.constraints["parsed"]["filters"]["genres"]
+    text = result.answer.lower()
+    for title in (agent_services.titles.get(i, "") for i in ids):
+        text = text.replace(title.lower(), " ")
+    common = set.intersection(*(set(d["genres"]) for d in rows))
+    for word in _CLAIM.findall(text):
+        assert GENRE_CLAIMS[word] in common | {"Horror"}, (word, result.answer)
+    years = {d["year"] for d in rows}
+    assert all(int(y) in years for y in _YEAR.findall(text)), result.answer
+    assert_nothing_invented(result, assistant, agent_services.titles)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recagents.assistant.demos import BANK_PATH, load_bank
+from recagents.assistant.demos import BANK_PATH, load_bank, load_form_bank
 from recagents.assistant.plan import PLAN_ARGS, Plan
 from recagents.errors import NotBuiltError
 
@@ -33,6 +33,23 @@ FIELD_TOOLS = {"item_metadata", "user_metadata"}
 @pytest.fixture(scope="module")
 def bank():
     return load_bank()
+
+
+@pytest.fixture(scope="module", params=["plans", "forms"])
+def any_bank(request):
+    """Both banks: the plan demonstrations and the intent-form demonstrations."""
+    return load_bank() if request.param == "plans" else load_form_bank()
+
+
+def test_form_bank_teaches_every_intent():
+    from recagents.assistant.intent import INTENTS
+
+    forms = load_form_bank()
+    assert 25 <= len(forms) <= 80
+    questions = [d.question.strip().lower() for d in forms]
+    assert len(set(questions)) == len(questions)
+    taught = {d.form["intent"] for d in forms}
+    assert taught == set(INTENTS), set(INTENTS) - taught
 
 
 def _refs(value):
@@ -112,7 +129,8 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
-def test_no_benchmark_query_is_copied_by_tokens(bank):
+def test_no_benchmark_query_is_copied_by_tokens(any_bank):
+    bank = any_bank
     queries = _benchmark_queries()
     worst = max(
         ((_jaccard(_tokens(d.question), _tokens(q)), d.question, q) for d in bank for q in queries),
@@ -125,13 +143,13 @@ def _mask_numbers(text: str) -> str:
     return re.sub(r"\d+", "#", text)
 
 
-def test_no_benchmark_query_is_paraphrased(bank):
+def test_no_benchmark_query_is_paraphrased(any_bank):
     """MiniLM cosine of every (bank, benchmark) pair, on the raw texts and with the numbers
     masked (MiniLM weighs numbers a lot: a copy with other ids scores only ~0.7 raw)."""
     queries = _benchmark_queries()
     from recagents.stores.embeddings import Embedder
 
-    questions = [d.question for d in bank]
+    questions = [d.question for d in any_bank]
     try:
         embedder = Embedder(threads=1)
         vectors = embedder.embed(

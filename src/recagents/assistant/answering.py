@@ -137,6 +137,12 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
     usage = state.get("usage")
     if plan.get("action") == "ask_user_id":
         return finalize_turn(state, ASK_USER_ID, [], usage, records)
+    if plan.get("action") == "clarify":
+        question = plan.get("question") or "Could you say a little more about what you want?"
+        return finalize_turn(state, question, [], usage, records)
+    verdict = state.get("verdict")
+    if verdict is not None and verdict_lists(state) and run.config.list_answers == "template":
+        return list_answer(state, run, records, verdict)
     allowed = allowed_ids(state, records)
     rec = recommendation_of(records)
     reasons = grounded_reasons(run, rec)
@@ -174,6 +180,41 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
     if rec and rec.get("items"):
         body += f"\n\n{OFFER}"
     return finalize_turn(state, body, items, usage, records, removed)
+
+
+def verdict_lists(state: AssistantState) -> bool:
+    from recagents.assistant.compiler import LIST_INTENTS
+
+    parsed = (state.get("form") or {}).get("parsed") or {}
+    return parsed.get("intent") in (*LIST_INTENTS, "audience_share")
+
+
+def list_answer(state: AssistantState, run: AssistantContext, records, verdict: dict) -> dict:
+    """A list turn's reply from the data alone: what was asked, what the verifier found, the
+    verified items with the agents' checked reasons (no free text to contradict the store)."""
+    from recagents.assistant.describe import describe_list
+
+    rec = recommendation_of(records)
+    items = list(verdict.get("items") or [])
+    reasons = grounded_reasons(run, rec)
+    share = next((r for r in records if r["tool"] == "like_percentage"), None)
+    if share is not None:  # the share is the answer; the movies it counted are listed
+        text = share["message"] if share["status"] == "success" else fallback_text([share])
+        items = items if share["status"] == "success" else []
+    else:
+        text = describe_list(run.services, state, verdict, records)
+    body = render(run, text, items, reasons)
+    if rec and items:
+        body += f"\n\n{OFFER}"
+    update = finalize_turn(state, body, items, state.get("usage"), records)
+    if items:
+        form = state.get("form") or {}
+        update["last_form"] = {
+            "form": form.get("parsed"),
+            "items": [*(form.get("exclude") or []), *items],
+            "reference_id": form.get("reference_id"),
+        }
+    return update
 
 
 def finalize_turn(state, text, items, usage, records, removed=()) -> dict:

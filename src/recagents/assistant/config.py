@@ -23,6 +23,10 @@ class AssistantConfig(BaseModel):
     recommend_engine: Engine = "arag"
     arag_pool_size: int | None = Field(12, ge=2, le=200)
     demonstrations: int = Field(4, ge=0, le=10)
+    # plan mode: understand (intent form → compiled chain → verifier) or the free-form planner
+    planner: Literal["compiled", "free"] = "compiled"
+    form_demonstrations: int = Field(3, ge=0, le=10)
+    list_answers: Literal["template", "model"] = "template"
     max_replans: int = Field(1, ge=0, le=3)
     max_tool_rounds: int = Field(6, ge=1, le=20)
     history_turns: int = Field(3, ge=0, le=20)

@@ -19,6 +19,7 @@ from recagents.assistant.plan import Plan
 from recagents.errors import DataError
 
 BANK_PATH = Path(__file__).with_name("demonstrations.yaml")
+FORM_BANK_PATH = Path(__file__).with_name("form_demonstrations.yaml")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,42 @@ class Demonstration:
         return f"Q: {self.question}\nPLAN: {json.dumps(plan, separators=(',', ':'))}"
 
 
+@dataclass(frozen=True)
+class FormDemonstration:
+    """A question and the intent form (``intent.Understanding``) it should be read as."""
+
+    question: str
+    form: dict
+
+    def render(self) -> str:
+        form = json.dumps(_whole(self.form), separators=(",", ":"))
+        return f"Q: {self.question}\nFORM: {form}"
+
+
+def _whole(value):
+    """Integral floats written as integers (1980, not 1980.0: fewer tokens to copy)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    return value
+
+
+def load_form_bank(path: Path = FORM_BANK_PATH) -> list[FormDemonstration]:
+    from recagents.assistant.intent import Understanding
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        return [
+            FormDemonstration(e["question"], Understanding.model_validate(e["form"]).compact())
+            for e in raw
+        ]
+    except Exception as exc:
+        raise DataError(f"{path} is not a valid form demonstrations bank: {exc}") from exc
+
+
 def load_bank(path: Path = BANK_PATH) -> list[Demonstration]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
@@ -41,15 +78,21 @@ def load_bank(path: Path = BANK_PATH) -> list[Demonstration]:
 
 
 class DemoBank:
-    """The bank plus its question embeddings (computed on first use)."""
+    """A bank (plans, or intent forms as ``.forms``) plus its question embeddings (computed on
+    first use)."""
 
-    def __init__(self, demos: list[Demonstration], embedder) -> None:
+    def __init__(self, demos: list, embedder) -> None:
         self.demos = demos
         self.embedder = embedder
 
     @classmethod
     def load(cls, embedder, path: Path = BANK_PATH) -> DemoBank:
         return cls(load_bank(path), embedder)
+
+    @cached_property
+    def forms(self) -> DemoBank:
+        """The intent-form bank, with the same embedder (loaded on first use)."""
+        return DemoBank(load_form_bank(), self.embedder)
 
     @cached_property
     def _vectors(self) -> np.ndarray:

@@ -1,10 +1,18 @@
 """The assistant graph: one turn of the conversation, in plan mode or tools mode.
 
-    begin_turn ─┬─ plan ──► execute ──► answer ──► END          (plan mode)
+    begin_turn ─┬─ understand ──► execute ──► verify ──► answer ──► END   (plan mode, compiled)
+                │      │ intent "other"
+                │      ▼
+                ├──► plan ──► execute ──► answer ──► END     (plan mode, free-form planner)
                 │    ▲         │
                 │    └ replan ◄┘  (a failed step, at most max_replans times; the planner
                 │                  also runs again once if it answered an id lookup untooled)
                 └─ agent ◄──► tools;  agent ──► respond ──► END  (tools mode)
+
+understand: ONE grammar-constrained intent form, grounded, compiled into the tool chain
+(``intent.py``, ``compiler.py``); verify: every listed item against the parsed constraints, one
+enforced re-run on a violation (``verifier.py``). ``assistant.yaml`` ``planner: free`` is the
+ablation that plans every message free-form (the previous design).
 
 State (messages, candidate sets, last recommendation, the previous turn's tool calls) is
 persisted per ``thread_id`` by the checkpointer the graph is compiled with; the run's services,
@@ -27,6 +35,8 @@ from recagents.assistant.planning import (
 )
 from recagents.assistant.state import AssistantContext, AssistantState
 from recagents.assistant.tool_loop import after_agent, agent_node, respond_node, tools_node
+from recagents.assistant.understand import after_understand, understand_node
+from recagents.assistant.verifier import verify_node
 
 
 def begin_turn(state: AssistantState) -> dict:
@@ -42,6 +52,8 @@ def begin_turn(state: AssistantState) -> dict:
         "rounds": 0,
         "answer": {},
         "usage": {},
+        "form": None,
+        "verdict": None,
     }
     if state.get("trace"):
         update["previous_trace"] = [
@@ -51,12 +63,16 @@ def begin_turn(state: AssistantState) -> dict:
 
 
 def by_mode(state: AssistantState, runtime: Runtime[AssistantContext]) -> str:
-    return "agent" if runtime.context.mode == "tools" else "plan"
+    if runtime.context.mode == "tools":
+        return "agent"
+    return "understand" if runtime.context.config.planner == "compiled" else "plan"
 
 
 def build() -> StateGraph:
     builder = StateGraph(AssistantState, context_schema=AssistantContext)
     builder.add_node("begin_turn", begin_turn)
+    builder.add_node("understand", understand_node)
+    builder.add_node("verify", verify_node)
     builder.add_node("plan", plan_node)
     builder.add_node("execute", execute_node)
     builder.add_node("replan", replan_node)
@@ -65,11 +81,13 @@ def build() -> StateGraph:
     builder.add_node("tools", tools_node)
     builder.add_node("respond", respond_node)
     builder.add_edge(START, "begin_turn")
-    builder.add_conditional_edges("begin_turn", by_mode, ["plan", "agent"])
+    builder.add_conditional_edges("begin_turn", by_mode, ["understand", "plan", "agent"])
+    builder.add_conditional_edges("understand", after_understand, ["plan", "execute", "answer"])
     builder.add_conditional_edges("plan", after_plan, ["plan", "execute", "answer"])
     builder.add_conditional_edges(
-        "execute", after_execute, {"replan": "replan", "answer": "answer"}
+        "execute", after_execute, {"replan": "replan", "answer": "answer", "verify": "verify"}
     )
+    builder.add_edge("verify", "answer")
     builder.add_edge("replan", "plan")
     builder.add_edge("answer", END)
     builder.add_conditional_edges("agent", after_agent, ["tools", "respond"])

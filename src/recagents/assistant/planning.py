@@ -10,7 +10,7 @@ from __future__ import annotations
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from recagents.assistant.executor import run_call
+from recagents.assistant.executor import REF, run_call
 from recagents.assistant.memory import digest, known_user_ids, numbers_in
 from recagents.assistant.plan import Plan
 from recagents.assistant.plan_checks import (
@@ -119,23 +119,44 @@ def new_ids(state: AssistantState) -> set[int]:
 
 
 def execute_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict:
-    """Run the plan's steps in order; stop at the first failure. A re-plan runs afresh (its
-    references point at its own steps); the turn's trace keeps every attempt."""
+    """Run the plan's steps in order; stop at the first failure, except of a step marked
+    ``optional`` (compiled chains): its failure is recorded and later references to it mean
+    what it was given. A re-plan runs afresh (its references point at its own steps); the
+    turn's trace keeps every attempt."""
     run = runtime.context
     sets = dict(state.get("candidate_sets") or {})
     usage = state.get("usage")
     attempt: list = []
+    skipped: dict[int, object] = {}  # failed optional step -> what stands in for its result
     for number, call in enumerate(state["plan"]["steps"], start=1):
-        record, sets = run_call(
-            run, call["tool"], call["args"], sets, attempt, state["question"], number
-        )
+        args = skip_failed(call["args"], skipped)
+        record, sets = run_call(run, call["tool"], args, sets, attempt, state["question"], number)
         record["attempt"] = state.get("replans", 0) + 1
         attempt.append(record)
         usage = add_agents_usage(usage, record.get("data"))
         if record["status"] != "success":
-            break
+            if not call.get("optional"):
+                break
+            record["optional"] = True
+            skipped[number] = args.get("items")
     trace = [*(state.get("trace") or []), *attempt]
     return {"trace": trace, "candidate_sets": sets, "usage": usage}
+
+
+def skip_failed(args: dict, skipped: dict[int, object]) -> dict:
+    """``args`` with each ``"$N"`` of a skipped step replaced by what that step was given
+    (``None``: the argument is dropped, i.e. the whole catalogue)."""
+    if not skipped:
+        return args
+    out = {}
+    for key, value in args.items():
+        match = REF.match(value.strip()) if isinstance(value, str) else None
+        if match and not match[2] and int(match[1]) in skipped:
+            value = skipped[int(match[1])]
+            if value is None:
+                continue
+        out[key] = value
+    return out
 
 
 def after_plan(state: AssistantState) -> str:
@@ -146,6 +167,8 @@ def after_plan(state: AssistantState) -> str:
 
 
 def after_execute(state: AssistantState, runtime: Runtime[AssistantContext]) -> str:
+    if (state.get("plan") or {}).get("source") == "compiled":
+        return "verify"  # a compiled chain is checked (and re-run) by the verifier, not re-planned
     trace = state.get("trace") or []
     if not trace or trace[-1].get("status") == "success":
         return "answer"

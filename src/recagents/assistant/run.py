@@ -36,6 +36,19 @@ class AskResult(BaseModel):
     mode: str
     removed: list[str] = []  # sentences the grounding check dropped
     trace: list[dict] = []  # every call with status and message (for "which tools and why")
+    # the verifier's verdict on a compiled turn: {"parsed", "satisfied", "violations", ...}
+    constraints: dict | None = None
+
+
+def constraints_of(state: dict) -> dict | None:
+    """``{"parsed", "satisfied", "violations", ...}`` for a compiled turn, else None."""
+    verdict = state.get("verdict")
+    if verdict:
+        return verdict
+    form = state.get("form")
+    if form:  # understood, but nothing listed to check (facts, a question back)
+        return {"parsed": form.get("parsed"), "satisfied": True, "violations": []}
+    return None
 
 
 def default_mode(llm) -> Mode:
@@ -176,4 +189,5 @@ class Assistant:
             mode=self.mode,
             removed=answer.get("removed", []),
             trace=[{k: v for k, v in r.items() if k != "data"} for r in trace],
+            constraints=constraints_of(state),
         )

@@ -37,9 +37,12 @@ class AssistantState(TypedDict, total=False):
     last_recommendation: dict | None  # {"user_id", "handle", "items": [{item_id,title,...}]}
     user_id: int | None  # the user the conversation is about (remembered across turns)
     previous_trace: list[StepRecord]  # the tool calls of the turn before this one
+    last_form: dict | None  # the last compiled recommendation: {"form", "items", "reference_id"}
     # this turn (reset by begin_turn)
     question: str
     plan: dict | None
+    form: dict | None  # the understood message: {"parsed", "raw", "reference_id", "exclude", "k"}
+    verdict: dict | None  # the constraint verifier's (see verifier.Verdict)
     trace: list[StepRecord]
     replans: int
     direct_without_data: bool  # the planner answered untooled a message about unknown ids

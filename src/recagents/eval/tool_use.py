@@ -168,8 +168,8 @@ def headline(report: dict) -> dict[str, dict]:
 # --- output -----------------------------------------------------------------------------------
 TABLE_HEAD = (
     "| model | queries | chain exact | chain F1 | filter keys | filter exact | in filter | "
-    "unseen | s/query p50 | tokens in | tokens out |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|"
+    "unseen | constraints met | intent match | s/query p50 | tokens in | tokens out |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -181,6 +181,7 @@ def table(results: dict[str, dict]) -> str:
         lines.append(
             f"| {model} | {s['queries']} | {s['chain_exact']} | {s['chain_f1']} | "
             f"{s['filter_keys']} | {s['filter_exact']} | {s['in_filter']} | {s['unseen']} | "
+            f"{s.get('constraints_satisfied')} | {s.get('intent_match')} | "
             f"{s['s_per_query_p50']} | {s['tokens_in']} | {s['tokens_out']} |"
         )
     return "\n".join(lines)
@@ -195,6 +196,24 @@ def mismatches(results: dict[str, dict]) -> str:
         for r in misses:
             why = r.get("error") or (r["failures"][:1] or [""])[0]
             lines.append(f"  {r['id']}: ours {r['chain']} vs peer {r['peer_chain']} {why}".rstrip())
+    return "\n".join(lines)
+
+
+def confusion(results: dict[str, dict]) -> str:
+    """Per model: expected intent (from the peer's chain) → the intents we read, with counts;
+    and every constraint violation of a recommendation."""
+    from collections import Counter
+
+    lines = []
+    for model, res in results.items():
+        lines.append(f"\n{model}: expected intent -> ours (count)")
+        pairs = Counter((r.get("expected_intent"), r.get("intent")) for r in res["rows"])
+        for expected in sorted({e for e, _ in pairs}, key=str):
+            got = ", ".join(f"{o} {n}" for (e, o), n in pairs.most_common() if e == expected)
+            lines.append(f"  {expected}: {got}")
+        bad = [r for r in res["rows"] if r.get("violations")]
+        lines.append(f"  violations in {len(bad)} recommendation(s)")
+        lines += [f"    {r['id']}: {'; '.join(r['violations'])[:300]}" for r in bad]
     return "\n".join(lines)
 
 
@@ -213,6 +232,11 @@ def markdown(report: dict) -> str:
         "## Chain mismatches",
         "```",
         mismatches(report["models"]).strip(),
+        "```",
+        "",
+        "## Intents and constraint violations",
+        "```",
+        confusion(report["models"]).strip(),
         "```",
         "",
     ])  # fmt: skip

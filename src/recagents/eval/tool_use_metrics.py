@@ -34,7 +34,8 @@ INTEGER_FIELDS = {"release_year", "duration_min", "imdb_num_reviews"}
 NUMERIC_FIELDS = ("release_year", "imdb_rating", "duration_min", "imdb_num_reviews")
 # the per-model figures the CLI's JSON line carries (see ``summary``)
 HEADLINE_KEYS = ("chain_exact", "chain_f1", "filter_keys", "filter_exact", "in_filter", "unseen",
-                 "s_per_query_p50", "tokens_in", "tokens_out")  # fmt: skip
+                 "constraints_satisfied", "intent_match", "s_per_query_p50", "tokens_in",
+                 "tokens_out")  # fmt: skip
 
 
 def normalise_chain(names: list[str]) -> list[str]:
@@ -114,10 +115,34 @@ def final_attempt(trace: list[dict]) -> list[dict]:
     return [r for r in trace if r.get("attempt", 1) == last]
 
 
+def expected_intent(peer: list[str]) -> str:
+    """The intent the peer's recorded chain stands for (for the per-intent confusion)."""
+    if "like_percentage" in peer:
+        return "audience_share"
+    if "recommend_items" in peer:
+        if "search_plots" in peer:
+            before = peer[: peer.index("search_plots")]
+            return "recommend_similar_to_item" if "item_metadata" in before else (
+                "recommend_by_storyline")  # fmt: skip
+        return "recommend"
+    if "popular_items" in peer:
+        return "catalogue_statistic" if "item_metadata" in peer else "popular"
+    for tool, intent in (("user_metadata", "user_facts"), ("recent_interactions", "user_history"),
+                         ("similar_users", "similar_users"), ("search_plots",
+                         "recommend_by_storyline"), ("item_metadata", "item_facts")):  # fmt: skip
+        if tool in peer:
+            return intent
+    return "other"
+
+
 def score(case: dict, state: dict, services: ServiceContext) -> dict:
-    """One query's row: chains, exact/F1, filter accuracy and constraint shares."""
+    """One query's row: chains, exact/F1, filter accuracy and constraint shares. The verifier's
+    enforced re-run is not part of the chain (``reruns`` counts it); the recommended items are
+    the verified list where the turn was compiled."""
     trace = state.get("trace") or []
     final = final_attempt(trace)
+    reruns = [r for r in final if r.get("reason") == "re-run with the constraints enforced"]
+    final = [r for r in final if r not in reruns]
     ours = normalise_chain([r["tool"] for r in final])
     peer = peer_chain(case["calls"])
     plan = state.get("plan") or {}
@@ -131,7 +156,11 @@ def score(case: dict, state: dict, services: ServiceContext) -> dict:
         "plan_action": plan.get("action"),
         "plan_error": (plan.get("error") or "")[:300],
         "failures": [r.get("message", "")[:160] for r in trace if r.get("status") != "success"],
+        "intent": ((state.get("form") or {}).get("parsed") or {}).get("intent", "free-plan"),
+        "expected_intent": expected_intent(peer),
+        "reruns": len(reruns),
     }
+    verdict = state.get("verdict") or {}
     expected = peer_filter(case["calls"])
     if expected is not None:
         mine = next((r.get("args") for r in final if r["tool"] == "filter_items"), None)
@@ -140,6 +169,11 @@ def score(case: dict, state: dict, services: ServiceContext) -> dict:
         (r for r in final if r["tool"] == "recommend_items" and r.get("status") == "success"),
         None,
     )
+    if rec and verdict.get("items") is not None and verdict.get("parsed", {}).get("user_id"):
+        rec = {"data": {"user_id": verdict["parsed"]["user_id"],
+                        "items": [{"item_id": i} for i in verdict["items"]]}}  # fmt: skip
+        row["constraints_satisfied"] = bool(verdict.get("satisfied"))
+        row["violations"] = list(verdict.get("violations") or [])
     if rec:
         ids = [i["item_id"] for i in rec["data"]["items"]]
         seen = services.get_recommender().seen_items(rec["data"]["user_id"], services.view)
@@ -176,6 +210,10 @@ def summary(rows: list[dict]) -> dict:
         "filter_exact": _mean(rows, "filter_exact"),
         "in_filter": _mean(rows, "in_filter"),
         "unseen": _mean(rows, "unseen"),
+        "constraints_satisfied": _mean(rows, "constraints_satisfied"),
+        "intent_match": _mean(
+            [{"m": r["intent"] == r["expected_intent"]} for r in rows if "intent" in r], "m"
+        ),
         "s_per_query_p50": _p50([r["seconds"] for r in rows if not r.get("full")]),
         "s_full_p50": _p50([r["seconds"] for r in rows if r.get("full")]),
         "tokens_in": _mean(rows, "tokens_in"),
