@@ -30,6 +30,7 @@ from recagents.assistant.message_rules import (
     cue_intent,
     grounded_audience,
     stated_genres,
+    stated_item_ids,
     stated_roles,
     stated_years,
 )
@@ -267,6 +268,10 @@ def ground(
         if len(kept) < len(found.audience):
             notes.append(f"dropped audience {sorted(set(found.audience) - set(kept))}")
         update["audience"] = kept or None
+    by_id = ("recommend_similar_to_item", "item_facts")
+    if not found.item_ids and found.intent in by_id and (stated := stated_item_ids(question)):
+        found = found.model_copy(update={"item_ids": stated})
+        notes.append(f"item ids {stated} (the message gives them)")
     if found.item_ids:
         kept_ids = [i for i in found.item_ids if i in numbers_in([asked])]
         if len(kept_ids) < len(found.item_ids):

@@ -86,6 +86,8 @@ INTENT_CUES: tuple[tuple[str, re.Pattern], ...] = (
     ("audience_share", re.compile(
         r"\b(share|percentage|percent|fraction|proportion|how many (?:users|people|viewers)|"
         r"how broad)\b", re.I)),
+    ("catalogue_statistic", re.compile(
+        r"\b(most (?:common|frequent|typical)|on average|average|typical|median)\b", re.I)),
     ("recommend_similar_to_item", re.compile(
         r"\b((?i:similar to|in the vein of|(?:movies?|films?|ones?|something|more) like))\s+"
         r"(?:movie\s+\d|[A-Z\"'])")),
@@ -136,4 +138,16 @@ def stated_roles(question: str) -> dict[str, list[str]]:
     for role, pattern in ROLE_PHRASES:
         for m in pattern.finditer(question):
             out.setdefault(role, []).append(m[1].strip().rstrip(".,'"))
+    return out
+
+
+_ITEM_ID = re.compile(r"\b(?:movies?|films?|items?)\s*(?:ids?\s*)?#?\s*((?:\d+(?:\s*(?:,|and|&)\s*)?)+)",
+                      re.I)  # fmt: skip
+
+
+def stated_item_ids(question: str) -> list[int]:
+    """Movie ids the message gives ("movie 127", "films 2, 5 and 9")."""
+    out: list[int] = []
+    for m in _ITEM_ID.finditer(question):
+        out += [int(n) for n in re.findall(r"\d+", m[1]) if int(n) not in out]
     return out

@@ -39,6 +39,11 @@ def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -
     usage = add_llm_usage(state.get("usage"), result.usage)
     form, notes = ground(result.value, state, run.config.default_k)
     reference_id, unknown = resolve_reference(form, run.title_index, question)
+    if unknown and form.intent == "recommend_similar_to_item" and not form.reference:
+        # "like" without any movie named: a plain (or storyline) recommendation, not a question
+        intent = "recommend_by_storyline" if form.storyline else "recommend"
+        notes.append(f"intent recommend_similar_to_item → {intent} (no movie named)")
+        form, unknown = form.model_copy(update={"intent": intent}), None
     question_back = unknown or contradiction(form, question)
     if question_back:
         compiled_action, steps, note, exclude = "clarify", [], question_back, []

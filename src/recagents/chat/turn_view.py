@@ -2,7 +2,8 @@
 then grounded, answer message.
 
 Each tool call is a ``tool`` step (arguments in, result out), each ARAG agent a step nested in
-its ``recommend_items`` call, the plan an ``llm`` step; all collapsed by default. The answer
+its ``recommend_items`` call, the plan (or the understood intent form) an ``llm`` step, the
+constraint verifier's verdict a ``tool`` step; all collapsed by default. The answer
 streams sentence by sentence (``AnswerStream``) and is then replaced by the grounded final
 text, with the recommended movies as a table and the turn's LLM usage under it.
 """
@@ -47,7 +48,30 @@ class TurnView:
                 await self._token(text)
 
     async def _update(self, node: str, update: dict | None) -> None:
-        if node == "plan" and update and update.get("plan"):
+        if node == "understand" and update and update.get("form"):
+            step = cl.Step(name="understood", type="llm", default_open=False, show_input=False)
+            step.output = render.as_json(
+                {
+                    "form": update["form"].get("parsed"),
+                    "chain": update.get("plan", {}).get("steps"),
+                    "notes": update.get("plan", {}).get("notes"),
+                }  # fmt: skip
+            )
+            step.language = "json"
+            await step.send()
+        elif node == "verify" and update and update.get("verdict"):
+            verdict = update["verdict"]
+            name = "constraints: " + ("satisfied" if verdict.get("satisfied") else "NOT satisfied")
+            step = cl.Step(name=name, type="tool", default_open=False, show_input=False)
+            step.output = render.as_json(
+                {
+                    k: verdict.get(k)
+                    for k in ("satisfied", "violations", "enforced", "relaxed", "failed_steps")
+                }  # fmt: skip
+            )
+            step.language = "json"
+            await step.send()
+        elif node == "plan" and update and update.get("plan"):
             step = cl.Step(name="plan", type="llm", default_open=False, show_input=False)
             step.output = render.as_json(update["plan"])
             step.language = "json"
