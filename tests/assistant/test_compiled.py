@@ -287,3 +287,65 @@ def test_intent_other_goes_to_the_free_planner(make_assistant, scripted_llm):
 
     result = make_assistant(scripted_llm(reply), planner="compiled").ask("Hi there!")
     assert asked[:2] == ["form", "plan"] and result.answer
+
+
+# --- tools mode behind the same verifier ------------------------------------------------------
+def tool_caller(calls_per_round: list, final: str, asked: list):
+    """A scripted native tool caller: the form first, then one round of calls per entry (a
+    callable entry gets the last tool result's data), then the final text."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    def reply(messages):
+        asked.append(task_of(messages))
+        if task_of(messages) == "form":
+            return json.dumps({"intent": "recommend", "user_id": 3, "k": 3})
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        if len(results) < len(calls_per_round):
+            entry = calls_per_round[len(results)]
+            data = json.loads(results[-1].content)["data"] if results else None
+            call = entry(data) if callable(entry) else entry
+            return AIMessage("", tool_calls=[{**call, "id": f"c{len(results)}"}])
+        return AIMessage(final)
+
+    return reply
+
+
+def test_tools_mode_list_breaking_the_request_is_rerun_and_answered_from_data(
+    make_assistant, scripted_llm, agent_services, ratings_df
+):
+    asked: list = []
+    unfiltered = {"name": "recommend_items", "args": {"user_id": 3, "k": 3}}
+    llm = scripted_llm(
+        tool_caller([unfiltered], "Titanic (1997) is a great horror film.", asked),
+        native_tools=True,
+    )
+    assistant = make_assistant(llm, mode="tools", planner="compiled")
+    result = assistant.ask("Recommend 3 horror movies to user 3.")
+    ids = [i["id"] for i in result.items]
+    assert asked[0] == "form" and result.constraints["enforced"], result.constraints
+    assert len(ids) == 3 and not set(ids) & set(ratings_df.loc[ratings_df.user_id == 3, "item_id"])
+    for d in agent_services.store.item_details(ids, ("genres",)):
+        assert "Horror" in d["genres"]
+    assert "Titanic" not in result.answer  # the model's false sentence is not the reply
+
+
+def test_tools_mode_list_that_passes_keeps_the_models_words_grounded(
+    make_assistant, scripted_llm, agent_services
+):
+    asked: list = []
+    horror = {"name": "filter_items", "args": {"genres": ["Horror"]}}
+
+    def ranked(data):
+        return {"name": "recommend_items", "args": {"user_id": 3, "k": 3, "items": data["handle"]}}
+
+    llm = scripted_llm(
+        tool_caller([horror, ranked], "Three scary picks. Titanic (1997) too.", asked),
+        native_tools=True,
+    )
+    result = make_assistant(llm, mode="tools", planner="compiled").ask(
+        "Recommend 3 horror movies to user 3."
+    )
+    assert result.constraints["satisfied"] and not result.constraints["enforced"]
+    assert [c["name"] for c in result.tool_calls] == ["filter_items", "recommend_items"]
+    assert "Three scary picks" in result.answer and "Titanic" not in result.answer
+    assert len(result.items) == 3

@@ -129,5 +129,7 @@ def test_a_conversation_resumes_after_a_restart(login_host, page, browser):
     body = ask(page, "Recommend 2 movies to this user", turns_before=1)
     assert body.count("What do we know about user 17?") >= 1
     page.get_by_role("button", name="Used recommend_items").last.click()
-    step_text = page.locator('[data-step-type="tool"]').last.inner_text()
+    # the recommend_items step (the verifier's verdict is a tool step after it)
+    tool_steps = page.locator('[data-step-type="tool"]').filter(has_text="recommend_items")
+    step_text = tool_steps.last.inner_text()
     assert re.search(r'"user_id":\s*17\b', step_text), step_text  # the earlier context

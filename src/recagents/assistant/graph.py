@@ -7,12 +7,16 @@
                 │    ▲         │
                 │    └ replan ◄┘  (a failed step, at most max_replans times; the planner
                 │                  also runs again once if it answered an id lookup untooled)
-                └─ agent ◄──► tools;  agent ──► respond ──► END  (tools mode)
+                └─ understand ──► agent ◄──► tools;  agent ──► verify ──► respond ──► END
+                                                                      (tools mode)
 
 understand: ONE grammar-constrained intent form, grounded, compiled into the tool chain
 (``intent.py``, ``compiler.py``); verify: every listed item against the parsed constraints, one
 enforced re-run on a violation (``verifier.py``). ``assistant.yaml`` ``planner: free`` is the
-ablation that plans every message free-form (the previous design).
+ablation that plans every message free-form (the previous design). In tools mode the model
+calls the tools itself (native tool calls) and the form only feeds the verifier: the same
+checks, the same enforced re-run, and a reply from the data when the model's list broke them
+(with ``planner: free`` tools mode skips understand and verify: the ablation).
 
 State (messages, candidate sets, last recommendation, the previous turn's tool calls) is
 persisted per ``thread_id`` by the checkpointer the graph is compiled with; the run's services,
@@ -63,9 +67,14 @@ def begin_turn(state: AssistantState) -> dict:
 
 
 def by_mode(state: AssistantState, runtime: Runtime[AssistantContext]) -> str:
+    compiled = runtime.context.config.planner == "compiled"
     if runtime.context.mode == "tools":
-        return "agent"
-    return "understand" if runtime.context.config.planner == "compiled" else "plan"
+        return "understand" if compiled else "agent"
+    return "understand" if compiled else "plan"
+
+
+def after_verify(state: AssistantState, runtime: Runtime[AssistantContext]) -> str:
+    return "respond" if runtime.context.mode == "tools" else "answer"
 
 
 def build() -> StateGraph:
@@ -82,15 +91,17 @@ def build() -> StateGraph:
     builder.add_node("respond", respond_node)
     builder.add_edge(START, "begin_turn")
     builder.add_conditional_edges("begin_turn", by_mode, ["understand", "plan", "agent"])
-    builder.add_conditional_edges("understand", after_understand, ["plan", "execute", "answer"])
+    builder.add_conditional_edges(
+        "understand", after_understand, ["plan", "execute", "answer", "agent"]
+    )
     builder.add_conditional_edges("plan", after_plan, ["plan", "execute", "answer"])
     builder.add_conditional_edges(
         "execute", after_execute, {"replan": "replan", "answer": "answer", "verify": "verify"}
     )
-    builder.add_edge("verify", "answer")
+    builder.add_conditional_edges("verify", after_verify, ["answer", "respond"])
     builder.add_edge("replan", "plan")
     builder.add_edge("answer", END)
-    builder.add_conditional_edges("agent", after_agent, ["tools", "respond"])
+    builder.add_conditional_edges("agent", after_agent, ["tools", "verify", "respond"])
     builder.add_edge("tools", "agent")
     builder.add_edge("respond", END)
     return builder

@@ -15,7 +15,12 @@ from recagents.assistant.answering import (
     allowed_ids,
     fallback_text,
     finalize_turn,
+    grounded_reasons,
+    list_answer,
     recommendation_of,
+    render,
+    turn_records,
+    verdict_lists,
 )
 from recagents.assistant.executor import run_call
 from recagents.assistant.memory import digest, earlier_turns
@@ -23,6 +28,7 @@ from recagents.assistant.prompts import TOOLS_SYSTEM, as_data, compact
 from recagents.assistant.state import AssistantContext, AssistantState
 from recagents.assistant.usage import add_agents_usage, add_llm_usage
 from recagents.llm.accounting import UsageTracker
+from recagents.services.grounding import drop_title_lists
 from recagents.tools.registry import TOOLS
 
 
@@ -56,7 +62,9 @@ def agent_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dic
 def after_agent(state: AssistantState, runtime: Runtime[AssistantContext]) -> str:
     last = (state.get("scratch") or [None])[-1]
     more = state.get("rounds", 0) < runtime.context.config.max_tool_rounds
-    return "tools" if isinstance(last, AIMessage) and last.tool_calls and more else "respond"
+    if isinstance(last, AIMessage) and last.tool_calls and more:
+        return "tools"
+    return "verify" if state.get("form") else "respond"
 
 
 def tools_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict:
@@ -90,9 +98,18 @@ def tools_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dic
 
 
 def respond_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict:
-    """The model's last message, grounded; items = the allowed movies it names, in order."""
+    """The model's last message, grounded; items = the allowed movies it names, in order.
+
+    Behind the verifier (a list request): the reply may name only the verified items, and when
+    the model's list broke a constraint (or the verifier re-ran it) the reply is written from
+    the data instead, like plan mode's list answers."""
     run = runtime.context
     records = state.get("trace") or []
+    verdict = state.get("verdict")
+    if verdict is not None and verdict_lists(state):
+        if not verdict.get("satisfied") or verdict.get("enforced"):
+            return list_answer(state, run, turn_records(state), verdict)
+        return _verified_reply(state, run, records, verdict)
     last = (state.get("scratch") or [None])[-1]
     text = last.text if isinstance(last, AIMessage) and not last.tool_calls else ""
     if not text.strip():
@@ -104,3 +121,19 @@ def respond_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> d
     if rec and rec.get("items") and "explain" not in body.lower():
         body += f"\n\n{OFFER}"
     return finalize_turn(state, body, grounded.items, state.get("usage"), records, grounded.removed)
+
+
+def _verified_reply(state: AssistantState, run: AssistantContext, records, verdict: dict) -> dict:
+    """The model's reply about a list that passed the verifier: grounded to the verified items
+    (plus the reference movie), with the verified list under it in the verifier's order."""
+    last = (state.get("scratch") or [None])[-1]
+    text = last.text if isinstance(last, AIMessage) and not last.tool_calls else ""
+    items = list(verdict.get("items") or [])
+    reference = (state.get("form") or {}).get("reference_id")
+    grounded = run.title_index.ground(text, [*items, *([reference] if reference else [])])
+    rec = recommendation_of(records)
+    text = drop_title_lists(grounded.text, run.title_index) if items else grounded.text
+    body = render(run, text, items, grounded_reasons(run, rec))
+    if rec and items:
+        body += f"\n\n{OFFER}"
+    return finalize_turn(state, body, items, state.get("usage"), records, grounded.removed)

@@ -2,6 +2,8 @@
 slots → the compiled chain, set as the turn's plan (``source: "compiled"``).
 
 Intent ``other`` (and a "more" with nothing before it) goes on to the free-form planner.
+In tools mode nothing is compiled: the model calls the tools, and the form is what the verifier
+checks its list against (a clarifying question still ends the turn before any tool runs).
 """
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -
         notes.append(f"intent recommend_similar_to_item → {intent} (no movie named)")
         form, unknown = form.model_copy(update={"intent": intent}), None
     question_back = unknown or contradiction(form, question)
-    if question_back:
+    if run.mode == "tools" and not question_back:
+        compiled_action, steps, note, exclude = "tools", [], None, []
+        if reference_id is not None:
+            exclude = [reference_id]
+    elif question_back:
         compiled_action, steps, note, exclude = "clarify", [], question_back, []
     else:
         compiled = compile_chain(
@@ -84,9 +90,11 @@ def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -
     }
 
 
-def after_understand(state: AssistantState) -> str:
+def after_understand(state: AssistantState, runtime: Runtime[AssistantContext]) -> str:
     plan = state.get("plan") or {}
     action = plan.get("action")
+    if runtime.context.mode == "tools" and action != "clarify":
+        return "agent"  # the model calls the tools; the form waits for the verifier
     if action == "plan":
         return "plan"
     if action == "run_tools" and plan.get("steps"):

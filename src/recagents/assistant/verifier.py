@@ -179,7 +179,8 @@ def verify_node(state, runtime) -> dict:
     k = (form.get("k") or run.config.default_k or DEFAULT_K) if is_list else None
     wanted = _intended_listing(plan)
     by_step = {r["step"]: r for r in records}
-    target = by_step.get(wanted) if wanted else None
+    # tools mode has no compiled chain: the model's last successful listing call is the list
+    target = by_step.get(wanted) if wanted else (listing(records) if is_list else None)
     usable = [r for r in records if wanted is None or r["step"] != wanted or r is target]
     if wanted and (target is None or target.get("status") != "success"):
         # the listing step failed: never show an earlier step's raw results in its place
@@ -187,6 +188,9 @@ def verify_node(state, runtime) -> dict:
             r for r in records if r.get("tool") not in LISTING_TOOLS or r.get("status") != "success"
         ]
     verdict = verify(run.services, parsed, usable, k=k, exclude=exclude)
+    if is_list and target is None and run.mode == "tools":
+        verdict.violations.append("no tool listed any movie for this request")
+        verdict.satisfied = False
     if wanted and target is not None and target.get("status") != "success":
         verdict.violations.append(f"the {target['tool']} step failed: {target.get('message')}")
         verdict.satisfied = False
