@@ -16,7 +16,7 @@ import yaml
 from recagents.settings import DEFAULT_CONFIG_DIR
 
 pytestmark = pytest.mark.slow
-STEP_NAMES = ("enrichment", "metadata", "recommender", "vectors")
+STEP_NAMES = ("enrichment", "metadata", "recommender", "vectors", "graph_text")
 
 
 def recagents(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -79,12 +79,7 @@ def test_setup_terminal_output_is_bars_and_one_line_per_step(first_setup, env):
 
 
 def test_status_reports_what_is_built(env, built):
-    assert [s["name"] for s in built["steps"]] == [
-        "enrichment",
-        "metadata",
-        "recommender",
-        "vectors",
-    ]
+    assert [s["name"] for s in built["steps"]] == list(STEP_NAMES)
     assert all(s["done"] for s in built["steps"])
     status = last_json(recagents(env, "status", "--json").stdout)
     assert status["items"] == 1682 and status["users"] == 943 and status["ratings"] == 100_000
@@ -104,6 +99,7 @@ def test_second_setup_skips_finished_steps(env, built):
     steps = {s["name"]: s for s in again["steps"]}
     assert not steps["metadata"]["done"] and not steps["recommender"]["done"]
     assert not steps["vectors"]["done"]
+    assert not steps["graph_text"]["done"]  # its fingerprint (texts, ratings, layers) held
 
 
 def test_changed_recbole_yaml_retrains_once(env, built):

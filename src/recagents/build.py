@@ -1,7 +1,8 @@
 """`recagents setup`: build every store and model, skipping finished steps.
 
 Steps: enrichment → metadata store → recommender (the active engine, BPR by default) → vector
-index. Each step is idempotent and checks whether its output is already up to date; ``force``
+index → graph-enhanced text embeddings (``graph_text``: one Qdrant collection per history view of
+``configs/graph_text.yaml``'s ``setup_views``, skipped while its fingerprint matches). Each step is idempotent and checks whether its output is already up to date; ``force``
 redoes it. Heavy libraries (torch, RecBole, sentence-transformers) are imported inside the steps
 that need them, so ``status`` stays quick.
 
@@ -30,7 +31,7 @@ from recagents.settings import Settings, engine_name
 
 log = logging.getLogger(__name__)
 
-STEPS = ("enrichment", "metadata", "recommender", "vectors")
+STEPS = ("enrichment", "metadata", "recommender", "vectors", "graph_text")
 
 
 @dataclass
@@ -241,11 +242,28 @@ def run_setup(
             f"{result.embedded} embedded, {result.reused} unchanged, {result.deleted} deleted"
         )
 
+    def graph_text():
+        from recagents.recommender.graph_text import GraphTextConfig
+        from recagents.services.context import ServiceContext
+        from recagents.services.graph_text import build_graph_text
+
+        config = GraphTextConfig.load(settings)
+        built, details = False, []
+        for view in config.setup_views:
+            ctx = ServiceContext.from_settings(settings, holdout=view)
+            try:
+                done, detail = build_graph_text(ctx, config, force=force)
+            finally:
+                ctx.close()
+            built, details = built or done, [*details, detail]
+        return built, "; ".join(details) or "no view in setup_views"
+
     actions = {
         "enrichment": enrichment,
         "metadata": metadata,
         "recommender": recommender,
         "vectors": vectors,
+        "graph_text": graph_text,
     }
     for name in STEPS:
         if name in steps or (name == "enrichment" and {"metadata", "vectors"} & set(steps)):

@@ -40,7 +40,8 @@ def setup(
     step: Annotated[
         list[str] | None,
         typer.Option(
-            help="Only these steps (enrichment, metadata, recommender, vectors); repeatable."
+            help="Only these steps (enrichment, metadata, recommender, vectors, graph_text); "
+            "repeatable."
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

@@ -63,6 +63,8 @@ class ServiceContext:
     options: ServiceOptions = field(default_factory=ServiceOptions)
     holdout: Holdout = "none"
     agent_store: Any = None  # langgraph BaseStore of the agents' memory (lazy if None)
+    # recagents.stores.graph_vectors.GraphTextVectors of this view (lazy if None)
+    graph_text: Any = None
     _exit: ExitStack = field(default_factory=ExitStack, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _counts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict, repr=False)
@@ -127,6 +129,23 @@ class ServiceContext:
 
                 self.vectors = VectorStore.open(self.settings, read_only=True)
             return self.vectors
+
+    def get_graph_text(self) -> Any:
+        """The graph-enhanced text embeddings of this view (``graph_text_<holdout>``)."""
+        with self._lock:
+            if self.graph_text is None:
+                from recagents.stores.graph_vectors import GraphTextVectors
+
+                self.graph_text = GraphTextVectors.open(self.settings, self.holdout)
+                self._exit.callback(self.graph_text.close)
+            return self.graph_text
+
+    @cached_property
+    def graph_text_config(self) -> Any:
+        """``configs/graph_text.yaml`` (``recommender.graph_text.GraphTextConfig``)."""
+        from recagents.recommender.graph_text import GraphTextConfig
+
+        return GraphTextConfig.load(self.settings)
 
     def get_agent_store(self) -> Any:
         """The agents' LangGraph Store in the configured database (read-write URL: it caches

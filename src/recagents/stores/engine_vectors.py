@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
+from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from recagents.errors import InvalidArgumentError
@@ -79,6 +80,63 @@ def payload_conditions(spec: ItemFilter | None) -> list[qm.Condition]:
         bounds = {"gte": value, "lte": value} if cond.op == "eq" else {_RANGE_OPS[cond.op]: value}
         must.append(qm.FieldCondition(key=cond.field, range=qm.Range(**bounds)))
     return must
+
+
+def search_filter(
+    spec: ItemFilter | None, candidates: Collection[int] | None = None, exclude: Iterable[int] = ()
+) -> qm.Filter | None:
+    """The Qdrant filter of a search: ``spec`` as payload conditions, only ``candidates`` (when
+    given), never ``exclude``; None when nothing restricts."""
+    must = payload_conditions(spec)
+    if candidates is not None:
+        must.append(qm.HasIdCondition(has_id=sorted({int(c) for c in candidates})))
+    excluded = sorted({int(i) for i in exclude})
+    must_not: list[qm.Condition] = [qm.HasIdCondition(has_id=excluded)] if excluded else []
+    if not (must or must_not):
+        return None
+    return qm.Filter(must=must or None, must_not=must_not or None)
+
+
+def write_collection(
+    client: QdrantClient,
+    url: str | None,
+    collection: str,
+    items: Sequence[int] | np.ndarray,
+    vectors: np.ndarray,
+    payloads: dict[int, dict],
+    *,
+    distance: qm.Distance,
+    metadata: dict,
+) -> None:
+    """(Re)create ``collection`` holding item ``items[n]`` → ``vectors[n]`` with its payload
+    (plus ``item_id``); one transaction in local mode, batches on a server (``url``)."""
+    if client.collection_exists(collection):
+        client.delete_collection(collection)
+    client.create_collection(
+        collection,
+        vectors_config=qm.VectorParams(size=vectors.shape[1], distance=distance),
+        metadata=metadata,
+    )
+    if url:  # payload indexes only matter on a server
+        for field, schema in (
+            ("genre_ids", qm.PayloadSchemaType.INTEGER),
+            ("year", qm.PayloadSchemaType.INTEGER),
+        ):
+            client.create_payload_index(collection, field, field_schema=schema)
+    points = [
+        qm.PointStruct(
+            id=int(item),
+            vector=np.asarray(vectors[n], dtype=np.float32).tolist(),
+            payload={**payloads.get(int(item), {}), "item_id": int(item)},
+        )
+        for n, item in enumerate(items)
+    ]
+    if url is None:
+        with one_local_transaction(client, collection):
+            client.upsert(collection, points=points, wait=True)
+        return
+    for start in range(0, len(points), UPSERT_BATCH):
+        client.upsert(collection, points=points[start : start + UPSERT_BATCH], wait=True)
 
 
 def _digest(payloads: dict[int, dict]) -> str:
@@ -134,37 +192,16 @@ class EngineVectors(ClientHolder):
             "payloads": _digest(payloads),
         }
         with self._client() as client:
-            if client.collection_exists(self.collection):
-                if client.get_collection(self.collection).config.metadata == stamp:
-                    return False
-                client.delete_collection(self.collection)
-            client.create_collection(
-                self.collection,
-                vectors_config=qm.VectorParams(size=vectors.shape[1], distance=qm.Distance.DOT),
-                metadata=stamp,
+            current = client.collection_exists(self.collection) and (
+                client.get_collection(self.collection).config.metadata == stamp
             )
-            if self.url:  # payload indexes only matter on a server
-                for field, schema in (
-                    ("genre_ids", qm.PayloadSchemaType.INTEGER),
-                    ("year", qm.PayloadSchemaType.INTEGER),
-                ):
-                    client.create_payload_index(self.collection, field, field_schema=schema)
-            points = [
-                qm.PointStruct(
-                    id=int(item),
-                    vector=vectors[n].tolist(),
-                    payload={**payloads.get(int(item), {}), "item_id": int(item)},
-                )
-                for n, item in enumerate(items)
-            ]
-            if self.url is None:
-                with one_local_transaction(client, self.collection):
-                    client.upsert(self.collection, points=points, wait=True)
-            else:
-                for start in range(0, len(points), UPSERT_BATCH):
-                    chunk = points[start : start + UPSERT_BATCH]
-                    client.upsert(self.collection, points=chunk, wait=True)
-        log.info("engine vectors %s: %d points built", self.collection, len(points))
+            if current:
+                return False
+            write_collection(
+                client, self.url, self.collection, items, vectors, payloads,
+                distance=qm.Distance.DOT, metadata=stamp,
+            )  # fmt: skip
+        log.info("engine vectors %s: %d points built", self.collection, len(items))
         return True
 
     def count(self) -> int:
@@ -183,17 +220,11 @@ class EngineVectors(ClientHolder):
     ) -> list[ScoredItem]:
         """The ``k`` items of largest ``vector · item`` that pass ``spec`` (payload filter),
         lie in ``candidates`` (when given) and are not in ``exclude``; best first."""
-        must = payload_conditions(spec)
-        if candidates is not None:
-            must.append(qm.HasIdCondition(has_id=sorted({int(c) for c in candidates})))
-        excluded = sorted({int(i) for i in exclude})
-        must_not: list[qm.Condition] = [qm.HasIdCondition(has_id=excluded)] if excluded else []
-        query_filter = qm.Filter(must=must or None, must_not=must_not or None)
         with self._client() as client:
             points = client.query_points(
                 self.collection,
                 query=np.asarray(vector, dtype=np.float32).tolist(),
-                query_filter=query_filter if (must or must_not) else None,
+                query_filter=search_filter(spec, candidates, exclude),
                 limit=k,
                 with_payload=False,
             ).points
