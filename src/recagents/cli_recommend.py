@@ -47,6 +47,13 @@ def recommend(
     filters: Annotated[
         str | None, typer.Option(help='Hard filters as JSON, e.g. {"genres": ["Comedy"]}.')
     ] = None,
+    alpha: Annotated[
+        float | None,
+        typer.Option(
+            help="Blend the graph-enhanced text retrieval in: 0 = only the history, 1 = only "
+            "the text (its items lead the pool). Unset: today's retrieval."
+        ),
+    ] = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Retrieval only.")] = False,
     holdout: Annotated[
         str | None, typer.Option(help="History view: none | valid | test (default: settings).")
@@ -69,6 +76,7 @@ def recommend(
             query=query,
             k=k,
             filters=_parse_json(filters, "filters"),
+            alpha=alpha,
         )
     except ValidationError as exc:
         from recagents.services.requests import validation_problems

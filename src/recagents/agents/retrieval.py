@@ -6,6 +6,10 @@
   retraining (rating-weighted mean of its items' BPR embeddings), united with Swing item
   neighbours of the history and with plot search on the text.
 - Neither text nor history: popularity, flagged.
+- Graph-enhanced text retrieval (``services.graph_text``, RecoFM): with ``alpha`` in the request
+  (or ``graph_text.yaml``'s ``arag_alpha`` for a cold start with text and history), the blend of
+  the history and the text contributes ``arag_share`` of the pool; an explicit ``alpha`` also
+  puts its items first in the base order.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from recagents.agents.state import Candidate, HistoryEvent, RecRequest
 from recagents.errors import EmptyResultError, InvalidArgumentError, RecagentsError
 from recagents.services.catalog import filter_items, search_plots
 from recagents.services.context import ServiceContext
+from recagents.services.graph_text import graph_text_recommend
 from recagents.services.popularity import popular_items
 from recagents.services.recommend import recommend
 from recagents.services.requests import (
@@ -127,6 +132,37 @@ def _search(ctx: ServiceContext, text: str, k: int, allowed, drop: set[int]) -> 
     return [h.item_id for h in hits if h.item_id not in drop]
 
 
+def _graph_text(
+    ctx: ServiceContext, req: RecRequest, info: dict, allowed, n: int, **who
+) -> tuple[list[int], int]:
+    """(the blend's items, their quota of the pool); nothing when the blend is off."""
+    config = ctx.graph_text_config
+    alpha = req.alpha
+    if alpha is None and "history" in who and who["history"] and req.request_text:
+        alpha = config.arag_alpha
+    if alpha is None:
+        return [], 0
+    try:
+        found = graph_text_recommend(
+            ctx, text=req.request_text, alpha=alpha, k=min(n, MAX_K), candidates=allowed, **who
+        )
+    except RecagentsError as exc:
+        if req.alpha is not None and not isinstance(exc, EmptyResultError):
+            raise
+        info["graph_text"] = {"alpha": alpha, "error": str(exc)}
+        return [], 0
+    info["graph_text"] = found.model_dump(include={"alpha", "ranked_by", "fallback", "reason"})
+    return found.item_ids, round(n * config.arag_share)
+
+
+def _blend_first(order: list[int], blended: list[int], req: RecRequest) -> list[int]:
+    """An explicit ``alpha``: the blend's items lead the base order (in the blend's order)."""
+    if req.alpha is None or not blended:
+        return order
+    first = [i for i in blended if i in set(order)]
+    return first + [i for i in order if i not in set(first)]
+
+
 def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retrieval:
     """The candidate pool, best first by the retrieval's own order (``base_rank``)."""
     rc = cfg.retrieval
@@ -151,9 +187,17 @@ def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retriev
         rec = recommend(ctx, RecommendRequest(user_id=uid, k=min(n, MAX_K)), allowed)
         seen = ctx.get_recommender().seen_items(uid, ctx.view)
         found = _search(ctx, text, n, allowed, seen)
-        pool = _unite([("bpr", rec.item_ids, round(n * rc.bpr_share)), ("search", found, n)], n)
+        blended, n_blend = _graph_text(ctx, req, info, allowed, n, user_id=uid)
+        pool = _unite(
+            [
+                ("graph_text", blended, n_blend),
+                ("bpr", rec.item_ids, round(n * rc.bpr_share)),
+                ("search", found, n),
+            ],
+            n,
+        )
         scores = ctx.get_recommender().scores(uid, list(pool))
-        order = sorted(pool, key=lambda i: (-scores[i], i))
+        order = _blend_first(sorted(pool, key=lambda i: (-scores[i], i)), blended, req)
         history = _known_history(ctx, uid, cfg.user_understanding.recent_items)
         user = user_profile(ctx, UserMetadataRequest(user_id=uid)).model_dump()
         if cfg.user_understanding.neighbour_items:
@@ -182,10 +226,12 @@ def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retriev
                 for i, _ in ctx.get_swing().similar_items(weights, n, exclude=exclude)
                 if allowed_set is None or i in allowed_set
             ]
+        blended, n_blend = _graph_text(ctx, req, info, allowed, n, history=weights)
         n_swing = round(n * rc.swing_share) if near else 0
         n_search = (n // 3 if weights else n) if found else 0
         pool = _unite(
             [
+                ("graph_text", blended, n_blend),
                 ("foldin", folded, n - n_swing - n_search),
                 ("swing", near, n_swing),
                 ("search", found, n_search),
@@ -196,6 +242,7 @@ def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retriev
             order = sorted(pool, key=lambda i: (-scores.get(i, float("-inf")), i))
         else:
             order = list(pool)
+        order = _blend_first(order, blended, req)
         if len(order) < n:  # e.g. text that matches few plots: popularity fills, flagged
             popular = popular_items(ctx, PopularRequest(k=min(n, MAX_K)), allowed)
             for p in popular.items:
@@ -244,7 +291,7 @@ def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retriev
     ]
     info["sources"] = {
         s: sum(s in c["sources"] for c in candidates)
-        for s in ("bpr", "search", "foldin", "swing", "popularity")
+        for s in ("bpr", "search", "foldin", "swing", "graph_text", "popularity")
         if any(s in c["sources"] for c in candidates)
     }
     return Retrieval(candidates, history, user, favourites, info)

@@ -52,6 +52,13 @@ class RecRequest(BaseModel):
     )
     k: int = Field(5, ge=1, le=MAX_AGENT_K, description=f"How many items (1 to {MAX_AGENT_K}).")
     filters: FilterRequest | None = Field(None, description="Hard filters on the catalogue.")
+    alpha: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Blend of the history and the text in the graph-enhanced text retrieval "
+        "(0: only the history, 1: only the text); unset: no such retrieval source.",
+    )
     candidate_ids: list[Annotated[int, Field(ge=1)]] | None = Field(
         None,
         max_length=MAX_CANDIDATE_IDS,
@@ -71,7 +78,7 @@ class Candidate(TypedDict):
     year: int | None
     genres: list[str]
     plot: str  # cut to a few dozen words
-    sources: list[str]  # bpr | search | swing | foldin | popularity
+    sources: list[str]  # bpr | search | swing | foldin | graph_text | popularity
     base_rank: int  # 1-based position in the retrieval (BPR / fold-in / search) order
 
 

@@ -98,6 +98,7 @@ Limit = Annotated[
     int, Field(ge=1, le=MAX_AGENT_K, description=f"How many items (1 to {MAX_AGENT_K}).")
 ]
 Text = Annotated[str | None, Field(max_length=MAX_TEXT)]
+Alpha = Annotated[StrictFloat | StrictInt, Field(ge=0, le=1, allow_inf_nan=False)]
 History = Annotated[
     list[HistoryIn],
     Field(
@@ -162,6 +163,11 @@ class RecommendBody(_Body):
     query: Text = Field(None, description="What is asked for now (the session intent).")
     limit: Limit = DEFAULT_LIMIT
     filters: FilterRequest | None = Field(None, description="Hard filters on the catalogue.")
+    alpha: Alpha | None = Field(
+        None,
+        description="Graph-enhanced text retrieval: blend of the history (0) and the text (1); "
+        "its items lead the candidate pool. Omitted: not used (today's retrieval).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",

@@ -86,6 +86,7 @@ def recommend_request(body: RecommendBody) -> RecRequest:
         query=body.query,
         k=body.limit,
         filters=body.filters,
+        alpha=body.alpha,
     )
 
 

@@ -147,14 +147,15 @@ class AppResources:
         model: str | None = None,
         engine: str | None = None,
         k: int | None = None,
+        alpha: float | None = None,
     ) -> Any:
-        """The assistant for (mode, model, engine, default k), built once; all share one
-        checkpointer, so a thread continues whichever of them answers next."""
+        """The assistant for (mode, model, engine, default k, graph-text alpha), built once; all
+        share one checkpointer, so a thread continues whichever of them answers next."""
         from recagents.assistant import Assistant
         from recagents.assistant.config import AssistantConfig
 
         mode, engine = mode or self.mode, engine or self.engine
-        key = (mode, model, engine, k)
+        key = (mode, model, engine, k, alpha)
         with self._lock:
             built = self._assistants.get(key)
             if built is None:
@@ -163,7 +164,7 @@ class AppResources:
                     self.get_llm(model),
                     checkpointer=self.get_checkpointer(),
                     config=AssistantConfig.load(
-                        self.settings, recommend_engine=engine, default_k=k
+                        self.settings, recommend_engine=engine, default_k=k, recommend_alpha=alpha
                     ),
                     mode=mode,  # type: ignore[arg-type]
                     demos=self.get_demos(),

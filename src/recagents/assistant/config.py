@@ -35,6 +35,8 @@ class AssistantConfig(BaseModel):
     result_chars: int = Field(2500, ge=200, le=50_000)
     # how many items a recommendation lists when the message names no count (None: the plan's)
     default_k: int | None = Field(None, ge=1, le=50)
+    # the ARAG recommendations' graph-enhanced text blend (0: history, 1: text; None: not used)
+    recommend_alpha: float | None = Field(None, ge=0, le=1)
 
     def agents_config(self, base: AgentsConfig) -> AgentsConfig:
         """agents.yaml with the chat's pool size (one NLI chunk for the whole pool)."""

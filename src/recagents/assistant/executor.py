@@ -103,6 +103,7 @@ def _recommend_with_agents(
             query=question[:MAX_TEXT] or None,
             k=parsed.k,
             candidate_ids=candidates,
+            alpha=run.config.recommend_alpha,
         )
         result = _run_agents(run, request, step)
     except Exception as exc:  # a failure result, like any tool's

@@ -13,7 +13,7 @@ import asyncio
 import logging
 
 import chainlit as cl
-from chainlit.input_widget import Select
+from chainlit.input_widget import Select, Slider, Switch
 
 from recagents.app.resources import AppResources, current_resources, set_current_resources
 from recagents.chat.auth import auth_enabled, password_ok
@@ -31,6 +31,7 @@ STARTERS = (  # one per question kind the assistant answers
     ("An audience", "Which age group rated Titanic the highest?"),
 )
 K_CHOICES = ["auto", "3", "5", "10", "20"]
+ALPHA_DEFAULT = 0.3  # the slider's start (configs/graph_text.yaml's alpha, chosen on valid)
 _settings = get_settings()
 _opened_here: AppResources | None = None
 
@@ -117,6 +118,19 @@ async def _send_settings(saved: dict) -> None:
             values=K_CHOICES,
             initial_value=str(saved.get("k", "auto")),
         ),
+        Switch(
+            id="blend",
+            label="Blend history and text (graph-enhanced text retrieval in the agents' pool)",
+            initial=bool(saved.get("blend", False)),
+        ),
+        Slider(
+            id="alpha",
+            label="Blend weight α (0: only the history, 1: only the text; used when on)",
+            initial=float(saved.get("alpha", ALPHA_DEFAULT)),
+            min=0,
+            max=1,
+            step=0.1,
+        ),
     ]
     values = await cl.ChatSettings(widgets).send()
     cl.user_session.set("chat_settings", {**values, **saved})
@@ -141,7 +155,15 @@ def _assistant_for(res: AppResources, chosen: dict):
         model=None if model in (None, default_model) else model,
         engine=chosen.get("engine"),
         k=int(chosen["k"]) if str(chosen.get("k", "auto")).isdigit() else None,
+        alpha=chosen_alpha(chosen),
     )
+
+
+def chosen_alpha(chosen: dict) -> float | None:
+    """The settings' α when the blend is switched on (None: off, today's retrieval)."""
+    if not chosen.get("blend"):
+        return None
+    return min(1.0, max(0.0, float(chosen.get("alpha", ALPHA_DEFAULT))))
 
 
 def _polite(exc: BaseException) -> str:
