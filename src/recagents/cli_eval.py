@@ -132,6 +132,19 @@ def ranking(
             "two_stage_<engine>; the ranker of configs/ranking.yaml, fitted on the valid view).",
         ),
     ] = None,
+    graph_text: Annotated[
+        bool,
+        typer.Option(
+            "--graph-text",
+            help="Also the graph-enhanced text embeddings (RecoFM): L and alpha chosen on the "
+            "valid view, rows text_mean / graph_text, and the cold-start protocol (5 liked "
+            "items given) vs BPR fold-in, Swing and popularity.",
+        ),
+    ] = False,
+    cold_users: Annotated[
+        int | None,
+        typer.Option("--cold-users", help="Users of that cold-start protocol (default: all)."),
+    ] = None,
     tune: Annotated[
         bool,
         typer.Option(
@@ -185,7 +198,7 @@ def ranking(
         ablations=not no_ablations, tune=tune, cache_path=cache, tune_users=tune_users,
         generated=generated, sampled=sampled,
         engines=parse_engines(engine_list or ("all" if engines else None)),
-        two_stage=parse_engines(two_stage),
+        two_stage=parse_engines(two_stage), graph_text=graph_text, cold_users=cold_users,
     )  # fmt: skip
     services = ServiceContext.from_settings(settings, holdout="test")
     llm = None

@@ -31,7 +31,7 @@ STARTERS = (  # one per question kind the assistant answers
     ("An audience", "Which age group rated Titanic the highest?"),
 )
 K_CHOICES = ["auto", "3", "5", "10", "20"]
-ALPHA_DEFAULT = 0.3  # the slider's start (configs/graph_text.yaml's alpha, chosen on valid)
+ALPHA_DEFAULT = 0.1  # the slider's start (configs/graph_text.yaml's alpha, chosen on valid)
 _settings = get_settings()
 _opened_here: AppResources | None = None
 

@@ -7,7 +7,8 @@ Methods (a ranked list per sampled user):
   with train + valid masked (RecBole's full-sort test protocol; always BPR, whichever engine is
   active); ``swing``: favourites of the 20 most Swing-similar users (user-based Swing on the
   visible ratings); with ``--engines``, one row per engine (``ease``, ``lightgcn``, …; see
-  ``eval/engines.py``); with ``--two-stage ENGINES``, ``two_stage_<engine>``: that engine's
+  ``eval/engines.py``); with ``--graph-text``, ``text_mean`` / ``graph_text`` and a cold-start
+  protocol (``eval/graph_text.py``); with ``--two-stage ENGINES``, ``two_stage_<engine>``: that engine's
   top-N re-ranked by the ranking stage (``recommender/reranker.py``).
 - ``pool``: the ARAG retrieval pool in its own (base) order — no LLM.
 - ``arag_llm``: the LLM's order alone (fusion weight 1.0, filled from the base order). With
@@ -52,6 +53,7 @@ from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
 from recagents.errors import EmptyResultError, InvalidArgumentError
 from recagents.eval.engines import recbole_check, reference_bpr, run_engines, run_two_stage
+from recagents.eval.graph_text import graph_text_rows
 from recagents.eval.llm_cache import SQLiteLLMCache, cached_handle
 from recagents.eval.metrics import METRICS
 from recagents.eval.orders import arag_parts, fused_order, generated_config, ranking_config
@@ -87,6 +89,8 @@ class RankingOptions:
     tune_users: int | None = None  # valid users for --tune (None: as many as ``users``)
     generated: int = 0  # users also run through the earlier generated agents
     sampled: int = 0  # users of the sampled-candidate protocol (eval/sampled.py)
+    graph_text: bool = False  # RecoFM rows and the cold-start protocol (eval/graph_text.py)
+    cold_users: int | None = None  # users of that cold-start protocol (None: every eligible)
     cache_path: Path | None = None
     progress: bool = True
 
@@ -374,6 +378,9 @@ def run_ranking(
             run.rankings.update(rankings)
             run.seconds.update(seconds)
             run.checks["two_stage"] = stage_facts
+        if options.graph_text:
+            report["graph_text"] = graph_text_rows(test_ctx, view_context(services, "valid"), run,
+                                                   options)  # fmt: skip
         run_pool(test_ctx, run, config, k, options.progress)
         if options.llm:
             run_arag(test_ctx, run, llm, cache, config, options, k)

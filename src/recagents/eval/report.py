@@ -148,6 +148,10 @@ def markdown(report: dict[str, Any]) -> str:
         ]
     if report.get("sampled"):
         lines += sampled_markdown(report["sampled"])
+    if report.get("graph_text"):
+        from recagents.eval.graph_text import cold_start_markdown
+
+        lines += cold_start_markdown(report["graph_text"])
     if report.get("tuning"):
         t = report["tuning"]
         lines += [

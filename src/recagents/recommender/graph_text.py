@@ -33,8 +33,8 @@ class GraphTextConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    layers: int = Field(2, ge=0, le=8)
-    alpha: float = Field(0.3, ge=0, le=1)
+    layers: int = Field(4, ge=0, le=8)
+    alpha: float = Field(0.1, ge=0, le=1)
     liked_rating: float = Field(4.0, ge=0, le=5)
     setup_views: list[Holdout] = Field(default_factory=lambda: ["none"])
     arag_share: float = Field(0.3, ge=0, le=1)
