@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from recagents.assistant.compiler import compile_chain
-from recagents.assistant.intent import Understanding, contradiction, ground
+from recagents.assistant.form_grounding import credited_roles, ground
+from recagents.assistant.intent import Understanding, contradiction
 from recagents.assistant.message_rules import stated_genres, stated_years
 from recagents.assistant.verifier import verify, verify_node
 
@@ -114,6 +115,69 @@ def test_grounding_adds_stated_filters_and_drops_invented_ones():
     assert found.user_id is None and found.fields is None
     assert found.filters.actors is None and found.filters.genres == ["Comedy"] and found.k == 2
     assert notes
+
+
+def test_the_messages_words_decide_the_recommendation_intent():
+    # "similar" with no likeness word: a plain (or storyline) recommendation, not a question
+    found, _ = ground(form(intent="recommend_similar_to_item", user_id=4),
+                      state_of("Recommend some thrillers to user 4"))  # fmt: skip
+    assert found.intent == "recommend"
+    # a described plot is a storyline search, without the recipient that follows it
+    q = "Recommend movies where the hero loses his memory to user 8."
+    found, _ = ground(form(intent="recommend", user_id=8), state_of(q))
+    assert found.intent == "recommend_by_storyline"
+    assert found.storyline == "the hero loses his memory"
+    # a storyline intent with no story stated becomes a plain recommendation
+    found, _ = ground(form(intent="recommend_by_storyline", user_id=8),
+                      state_of("Recommend westerns to user 8"))  # fmt: skip
+    assert found.intent == "recommend" and found.filters.genres == ["Western"]
+
+
+def test_popular_and_own_age_group_become_a_popularity_step():
+    found, _ = ground(form(intent="recommend", user_id=6),
+                      state_of("Recommend popular westerns to user 6"))  # fmt: skip
+    assert found.popular and not found.audience_of_user
+    assert [t for t, _ in chain(found)] == ["filter_items", "popular_items", "recommend_items"]
+    q = "Recommend to user 6 some westerns popular in his age group"
+    found, _ = ground(form(intent="recommend", user_id=6), state_of(q))
+    steps = chain(found)
+    assert [t for t, _ in steps] == [
+        "filter_items", "user_metadata", "popular_items", "recommend_items"
+    ]  # fmt: skip
+    assert steps[2][1] == {"k": 50, "user_group": ["$2.age_group"], "items": "$1"}
+    assert steps[3][1]["items"] == "$3"
+    # the hidden slots are the rules' own: the model's grammar never offers them
+    assert not {"popular", "audience_of_user"} & set(
+        Understanding.model_json_schema()["properties"]
+    )
+
+
+def test_a_statistic_question_is_a_statistic_with_its_field():
+    q = "What is the most popular genre among movies from the 1970s?"
+    found, _ = ground(form(intent="popular"), state_of(q))
+    assert found.intent == "catalogue_statistic" and found.fields == ["genres"]
+    assert [t for t, _ in chain(found)][-1] == "item_metadata"
+    # a recommendation verb keeps a recommendation
+    found, _ = ground(form(intent="recommend", user_id=2),
+                      state_of("Recommend to user 2 the most typical westerns"))  # fmt: skip
+    assert found.intent == "recommend"
+
+
+def test_a_person_moves_to_the_role_the_catalogue_credits(agent_services):
+    from recagents.services.catalog import credited_as
+    from recagents.stores.metadata.models import Role
+
+    actors = agent_services.store.people_index(Role.actor)
+    name = next(
+        spelling
+        for spelling, _ in actors.values()
+        if credited_as(agent_services, spelling) == ["actors"]
+    )
+    wrong = form(intent="recommend", user_id=3, filters={"writers": [name]})
+    moved, notes = credited_roles(wrong, agent_services)
+    assert moved.filters.actors == [name] and moved.filters.writers is None and notes
+    unknown = form(intent="recommend", user_id=3, filters={"writers": ["Nobody Atall"]})
+    assert credited_roles(unknown, agent_services)[0] == unknown
 
 
 def test_stated_words():

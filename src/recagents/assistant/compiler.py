@@ -4,7 +4,8 @@ The chain uses the same tools, references (``"$N"``) and executor as a written p
 shows the same live steps. Per intent:
 
 - recommend:            [filter_items] → [search_plots(storyline, within)]? →
-                        [popular_items(audience, within)] → recommend_items(user, within, k)
+                        [[user_metadata(age_group)] → popular_items(audience, within)] →
+                        recommend_items(user, within, k)
                         → [item_metadata(fields)]
 - recommend_by_storyline: [filter_items] → search_plots(storyline, within) →
                         recommend_items(user, within, k) (without a user: the search's top k)
@@ -146,8 +147,7 @@ def compile_chain(
                 _within({"query": u.storyline, "k": POOL if u.user_id else k + 1}, chain.last),
                 optional=story_optional,
             )
-        if u.audience:
-            chain.add("popular_items", _within({"k": POOL, "user_group": u.audience}, chain.last))
+        _popular(chain, u, POOL)
         if u.user_id is not None:
             chain.add("recommend_items", _within({"user_id": u.user_id, "k": k}, chain.last))
         elif chain.steps and chain.steps[-1]["tool"] == "search_plots":
@@ -160,8 +160,7 @@ def compile_chain(
     if intent == "popular":
         if filters:
             chain.add("filter_items", filters)
-        args = {"k": k, **({"user_group": u.audience} if u.audience else {})}
-        chain.add("popular_items", _within(args, chain.last))
+        _popular(chain, u, k, always=True)
         if fields:
             chain.add("item_metadata", {"items": chain.last, "fields": ["title", *fields]})
         return Compiled(chain.steps)
@@ -193,11 +192,25 @@ def compile_chain(
     if intent == "catalogue_statistic":
         if filters:
             chain.add("filter_items", filters)
-        args = {"k": STAT_POOL, **({"user_group": u.audience} if u.audience else {})}
-        chain.add("popular_items", _within(args, chain.last))
+        _popular(chain, u, STAT_POOL, always=True)
         chain.add("item_metadata", {"items": chain.last, "fields": ["title", *(fields or [])]})
         return Compiled(chain.steps)
     return Compiled(action="plan")
+
+
+def _popular(chain: _Chain, u: Understanding, k: int, *, always: bool = False) -> None:
+    """popular_items within the chain's set so far: among the stated groups, or the user's own
+    age group (read first with user_metadata), or everybody ("popular horror movies")."""
+    within = chain.last
+    args: dict = {"k": k}
+    if u.audience_of_user and u.user_id is not None:
+        chain.add("user_metadata", {"user_id": u.user_id, "fields": ["age_group"]})
+        args["user_group"] = [f"{chain.last}.age_group"]
+    elif u.audience:
+        args["user_group"] = list(u.audience)
+    elif not (u.popular or always):
+        return
+    chain.add("popular_items", _within(args, within))
 
 
 def _filter_set(chain: _Chain) -> str | None:

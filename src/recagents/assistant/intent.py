@@ -20,25 +20,13 @@ from typing import Literal, get_args
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from recagents.assistant.memory import known_user_ids, numbers_in
 from recagents.assistant.message_rules import (
-    ABOUT,
-    FIELD_WORDS,
-    RATED,
     capitalised_title,
-    cue_intent,
-    grounded_audience,
-    stated_genres,
-    stated_item_ids,
-    stated_roles,
-    stated_years,
 )
 from recagents.assistant.plan_checks import (
     CANONICAL_GENRES,
-    drop_ungrounded_filters,
-    fix_directions,
-    stated_count,
 )
 from recagents.assistant.prompts import ROLE, SAFETY, as_data
 from recagents.services.requests import (
@@ -129,6 +117,10 @@ class Understanding(BaseModel):
     item_ids: list[int] | None = Field(None, max_length=10)  # movies the message names by id
     fields: list[ItemField | UserField] | None = Field(None, max_length=8)
     question: str | None = Field(None, max_length=200)  # clarify: the question to ask
+    # set by the grounding rules only (not in the model's grammar): "popular …" asks for the
+    # popular movies of the set; "in his/her age group" for the user's own age group's
+    popular: SkipJsonSchema[bool | None] = None
+    audience_of_user: SkipJsonSchema[bool | None] = None
 
     def compact(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)
@@ -172,130 +164,6 @@ def intent_messages(question: str, conversation: str, demos: list) -> list:
     parts.append(as_data("user_message", question))
     parts.append("FORM:")
     return [SystemMessage(INTENT_SYSTEM), HumanMessage("\n\n".join(parts))]
-
-
-# --- grounding --------------------------------------------------------------------------------
-def _stated_filters(found: Understanding, question: str) -> tuple[dict, list[str]]:
-    """Filters the message states in plain words that the form left out (genres, years)."""
-    if found.intent not in FILTERED_INTENTS:
-        return {}, []
-    have = found.filters.model_dump(exclude_none=True) if found.filters else {}
-    added, notes = {}, []
-    genres = [g for g in stated_genres(question) if g not in (have.get("genres") or [])]
-    story = (found.storyline or "").lower()
-    genres = [g for g in genres if g.lower() not in story]
-    if genres:
-        added["genres"] = [*(have.get("genres") or []), *genres]
-        notes.append(f"added genres {genres} (the message names them)")
-    for role, names in stated_roles(question).items():
-        for name in names:  # the role the message gives wins over the one the model chose
-            for other in ("actors", "directors", "writers"):
-                listed = added.get(other, have.get(other)) or []
-                kept = [n for n in listed if n.lower() != name.lower()]
-                if other != role and len(kept) < len(listed):
-                    added[other] = kept or None
-            mine = added.get(role, have.get(role)) or []
-            if name.lower() not in {n.lower() for n in mine}:
-                added[role] = [*mine, name]
-                notes.append(f"{name} as one of the {role} (the message says so)")
-    if "age_ratings" not in have and (ratings := RATED.findall(question)):
-        added["age_ratings"] = sorted({r.upper() for r in ratings})
-        notes.append("added age_ratings (the message states them)")
-    if "release_year" not in have and (years := stated_years(question)):
-        added["release_year"] = years
-        notes.append("added release_year (the message states it)")
-    return added, notes
-
-
-def ground(
-    found: Understanding, state: dict, default_k: int | None = None
-) -> tuple[Understanding, list[str]]:
-    """The form with every value nobody stated removed or corrected, and notes saying what."""
-    question = state["question"]
-    asked = " ".join(m.text for m in state.get("messages") or [] if isinstance(m, HumanMessage))
-    text = asked.lower()
-    notes: list[str] = []
-    update: dict = {}
-    cue = cue_intent(question)
-    if cue and cue != found.intent and found.intent not in ("clarify", "other"):
-        notes.append(f"intent {found.intent} → {cue} (the message says so)")
-        found = found.model_copy(update={"intent": cue})
-    if found.user_id is not None and found.user_id not in known_user_ids(state):
-        notes.append(f"dropped user_id {found.user_id} (nobody gave it)")
-        update["user_id"] = None
-    remembered = state.get("user_id")
-    if (
-        found.user_id is None
-        and remembered
-        and found.intent in NEEDS_USER
-        and not numbers_in([question])
-    ):  # "and 3 more for him": the remembered user
-        update["user_id"] = int(remembered)
-    n = stated_count(question)
-    if n:
-        k = n
-    elif found.k and found.k in numbers_in([question]):
-        k = found.k
-    else:
-        k = default_k
-    if k != found.k:
-        update["k"] = k
-    added, stated_notes = _stated_filters(found, question)
-    notes += stated_notes
-    if added:
-        have = found.filters.model_dump(exclude_none=True) if found.filters else {}
-        found = found.model_copy(update={"filters": SlotFilters.model_validate({**have, **added})})
-    needs_story = found.intent in ("audience_share", "recommend_by_storyline")
-    if needs_story and not (found.storyline or found.filters) and (m := ABOUT.search(question)):
-        update["storyline"] = m[1].strip()
-        notes.append("storyline from the message's 'about …'")
-    if found.question and found.intent != "clarify":
-        update["question"] = None
-    if found.fields:
-        said = question.lower()
-        kept_fields = [f for f in found.fields if any(w in said for w in FIELD_WORDS.get(f, ()))]
-        if len(kept_fields) < len(found.fields):
-            notes.append(f"dropped fields {sorted(set(found.fields) - set(kept_fields))}")
-        update["fields"] = kept_fields or None
-    if found.filters is not None:
-        args = found.filters.model_dump(mode="json", exclude_none=True)
-        steps, dropped = drop_ungrounded_filters([{"tool": "filter_items", "args": args}], text)
-        steps, flipped = fix_directions(steps, question)
-        notes += dropped + flipped
-        update["filters"] = SlotFilters.model_validate(steps[0]["args"]) if steps else None
-    if found.audience:
-        kept = grounded_audience(list(found.audience), text)
-        if len(kept) < len(found.audience):
-            notes.append(f"dropped audience {sorted(set(found.audience) - set(kept))}")
-        update["audience"] = kept or None
-    by_id = ("recommend_similar_to_item", "item_facts")
-    if not found.item_ids and found.intent in by_id and (stated := stated_item_ids(question)):
-        found = found.model_copy(update={"item_ids": stated})
-        notes.append(f"item ids {stated} (the message gives them)")
-    if found.item_ids:
-        kept_ids = [i for i in found.item_ids if i in numbers_in([asked])]
-        if len(kept_ids) < len(found.item_ids):
-            notes.append("dropped item ids the message does not give")
-        update["item_ids"] = kept_ids or None
-    if found.reference and not _mentioned(found.reference, text):
-        notes.append(f"dropped reference {found.reference!r} (the message does not name it)")
-        update["reference"] = None
-    return found.model_copy(update=update), notes
-
-
-def _mentioned(title: str, text: str) -> bool:
-    words = [w for w in title.lower().replace(",", " ").split() if len(w) >= 3]
-    words = [w for w in words if w not in ("the", "and")]
-    return not words or sum(w in text for w in words) >= max(1, (len(words) + 1) // 2)
-
-
-FILTERED_INTENTS = frozenset(
-    {"recommend", "recommend_by_storyline", "recommend_similar_to_item", "popular",
-     "audience_share", "catalogue_statistic"}
-)  # fmt: skip
-NEEDS_USER = frozenset(
-    {"recommend", "user_facts", "user_history", "similar_users", "more_like_previous"}
-)
 
 
 # --- the node ---------------------------------------------------------------------------------

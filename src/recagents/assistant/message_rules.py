@@ -48,7 +48,6 @@ _GENRE_NOUNS = re.compile(
     r"war (?:films?|movies?))\b"
 )
 RATED = re.compile(r"\brated\s+(PG-13|NC-17|PG|G|R)\b", re.I)
-ABOUT = re.compile(r"\b(?:about|featuring|involving|where|in which)\s+([^?.!]{3,200})", re.I)
 _DECADE = re.compile(r"\b(?:19)?([2-9]0)'?s\b")
 _BEFORE = re.compile(r"\b(?:before|prior to|pre-?|earlier than)\s*(1[89]\d\d)\b")
 _AFTER = re.compile(r"\b(?:after|since|post-?|later than)\s*(1[89]\d\d)\b")
@@ -88,6 +87,13 @@ INTENT_CUES: tuple[tuple[str, re.Pattern], ...] = (
         r"how broad)\b", re.I)),
     ("catalogue_statistic", re.compile(
         r"\b(most (?:common|frequent|typical)|on average|average|typical|median)\b", re.I)),
+    # "what is the most popular genre …", "which director is the most watched …": a property of
+    # a set of movies, asked as a question (no recommendation verb: see cue_intent)
+    ("catalogue_statistic", re.compile(
+        r"\b(?:what|which)(?:'s| is| are| was)? the (?:most \w+|ideal|best|usual|preferred|"
+        r"favou?rite|optimal|commonest|longest|shortest)\s+(?:movie\s+|film\s+)?"
+        r"(?:genres?|directors?|actors?|actress(?:es)?|producers?|writers?|duration|length|"
+        r"runtime|country|countries|decade|year|age rating|certificate)\b", re.I)),
     ("recommend_similar_to_item", re.compile(
         r"\b((?i:similar to|in the vein of|(?:movies?|films?|ones?|something|more) like))\s+"
         r"(?:movie\s+\d|[A-Z\"'])")),
@@ -97,11 +103,43 @@ INTENT_CUES: tuple[tuple[str, re.Pattern], ...] = (
 )  # fmt: skip
 
 
+_RECOMMEND_VERB = re.compile(r"\b(recommend|suggest|what should|give me|find me|show me)", re.I)
+
+
 def cue_intent(question: str) -> str | None:
     for intent, pattern in INTENT_CUES:
+        if intent == "catalogue_statistic" and _RECOMMEND_VERB.search(question):
+            continue  # "recommend the most typical westerns" is still a recommendation
         if pattern.search(question):
             return intent
     return None
+
+
+SIMILARITY = re.compile(
+    r"\b(like|similar|resembl\w*|reminiscent|in the vein|same as|comparable)\b", re.I
+)
+POPULAR = re.compile(r"\b(popular|well[- ]known|most (?:watched|rated|seen)|crowd[- ]pleas\w*)\b",
+                     re.I)  # fmt: skip
+# the audience is the user's own age group ("popular in his/her age category")
+OWN_AGE = re.compile(
+    r"\b(?:his|her|his/her|their|the user'?s?|this user'?s?|same|own)\s+age\b|"
+    r"\bage (?:group|category|range|bracket) of (?:the |this )?user\b",
+    re.I,
+)
+_STORY = re.compile(
+    r"\b(?:about|involving|where|in which|whose (?:plot|story) is)\s+([^?.!]{3,200})", re.I
+)
+_STORY_TAIL = re.compile(r"\s+(?:to|for)\s+(?:user\b.*|me\b.*|him\b.*|her\b.*|them\b.*)$", re.I)
+
+
+def stated_story(question: str) -> str | None:
+    """The plot the message describes ("movies about war crimes", "where the hero is
+    kidnapped"), without the recipient that may follow it ("… to user 5")."""
+    m = _STORY.search(question)
+    if not m:
+        return None
+    story = _STORY_TAIL.sub("", m[1].strip()).strip(" ,;:'\"")
+    return story or None
 
 
 _CAPITALISED = re.compile(

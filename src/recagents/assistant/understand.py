@@ -11,11 +11,11 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from recagents.assistant.compiler import DEFAULT_K, compile_chain
+from recagents.assistant.form_grounding import credited_roles, ground
 from recagents.assistant.intent import (
     INTENT_MAX_TOKENS,
     Understanding,
     contradiction,
-    ground,
     intent_messages,
     resolve_reference,
 )
@@ -40,6 +40,8 @@ def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -
         return {"plan": {"action": "plan", "steps": [], "notes": [f"intent: {exc}"]}}
     usage = add_llm_usage(state.get("usage"), result.usage)
     form, notes = ground(result.value, state, run.config.default_k)
+    form, role_notes = credited_roles(form, run.services)
+    notes += role_notes
     reference_id, unknown = resolve_reference(form, run.title_index, question)
     if unknown and form.intent == "recommend_similar_to_item" and not form.reference:
         # "like" without any movie named: a plain (or storyline) recommendation, not a question

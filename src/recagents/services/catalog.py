@@ -35,6 +35,12 @@ CONDITION_NAMES = (
 )
 
 
+def credited_as(ctx: ServiceContext, name: str) -> list[str]:
+    """The filter arguments (``actors``, ``directors``, ``writers``) under which the catalogue
+    credits ``name``."""
+    return [arg for arg, role in ROLE_ARGS if q.fold(name) in ctx.store.people_index(role)]
+
+
 def _resolve_names(ctx: ServiceContext, req: FilterRequest) -> tuple[list, list]:
     """(genre ids, people) from the names; collects every unknown name before failing."""
     store = ctx.store
@@ -176,7 +182,8 @@ def item_metadata(
 def search_plots(
     ctx: ServiceContext, req: SearchRequest, candidates: Sequence[int] | None = None
 ) -> list[PlotHit]:
-    """Items whose plot is closest to the query, best first (score: cosine similarity)."""
+    """Items that match the query best first, in ``req.mode`` (score: cosine similarity in
+    ``dense``, BM25 in ``keyword``, reciprocal-rank fusion in ``hybrid``)."""
     if not req.query.strip():
         raise InvalidArgumentError("query is empty: describe the plot you are looking for")
     pool = ctx.candidate_pool(candidates)
@@ -184,13 +191,18 @@ def search_plots(
     if req.year_from is not None or req.year_to is not None:
         year_range = (req.year_from, req.year_to)
     hits = ctx.get_vectors().search(
-        req.query, k=req.k, candidates=pool, genres=req.genres or None, year_range=year_range
+        req.query,
+        k=req.k,
+        candidates=pool,
+        genres=req.genres or None,
+        year_range=year_range,
+        mode=req.mode,
     )
     if not hits:
-        raise EmptyResultError(
-            "No item matched the search restrictions (candidates / genres / years): relax them.",
-            {"count": 0},
-        )
+        where = "No item matched the search restrictions (candidates / genres / years)"
+        if req.mode == "keyword":
+            where = "No item holds any word of the query within the search restrictions"
+        raise EmptyResultError(f"{where}: relax them.", {"count": 0})
     return [
         PlotHit(item_id=h.item_id, title=h.title, year=h.year, genres=h.genres, score=h.score)
         for h in hits
