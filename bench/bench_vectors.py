@@ -26,6 +26,7 @@ from recagents.data.catalog import build_catalog
 from recagents.data.enrichment import parse_enrichment, resolve_enrichment
 from recagents.settings import PROJECT_ROOT, Settings
 from recagents.stores.embeddings import Embedder, get_model
+from recagents.stores.text_search import DENSE
 from recagents.stores.vectors import VectorStore
 
 SHARED_ENRICHMENT = PROJECT_ROOT.parent / "shared" / "data" / "ml-100k" / "final_ml-100k.csv"
@@ -78,9 +79,11 @@ def plain_upsert_seconds(store: VectorStore, folder: Path) -> float:
             points += page
             if offset is None:
                 break
-        config = client.get_collection(store.collection).config.params.vectors
+        params = client.get_collection(store.collection).config.params
     plain = QdrantClient(path=str(folder))
-    plain.create_collection("plain", vectors_config=config)
+    plain.create_collection(
+        "plain", vectors_config=params.vectors, sparse_vectors_config=params.sparse_vectors
+    )
 
     structs = [qm.PointStruct(id=p.id, vector=p.vector, payload=p.payload) for p in points]
     _, seconds = timed(lambda: plain.upsert("plain", points=structs, wait=True))
@@ -129,6 +132,7 @@ def qdrant_query(store: VectorStore, vector, candidates=None, genres=None, year_
         return client.query_points(
             store.collection,
             query=vector,
+            using=DENSE,
             query_filter=qm.Filter(must=must) if must else None,
             limit=10,
             with_payload=["item_id", "title", "year", "genres"],

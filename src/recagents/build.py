@@ -237,9 +237,11 @@ def run_setup(
             result = store.index_catalog(state["catalog"], force=force)
         finally:
             store.close()
-        changed = result.embedded + result.deleted
+        changed = result.upserted + result.deleted
+        upgraded = " (older schema rebuilt with keyword vectors)" if result.upgraded else ""
         return bool(changed), (
             f"{result.embedded} embedded, {result.reused} unchanged, {result.deleted} deleted"
+            f"{upgraded}"
         )
 
     def graph_text():

@@ -58,6 +58,7 @@ def test_typed_results(tool_ctx, vector_items):
         (RecommendRequest, {"user_id": 1, "k": 101}, "recommend_items", "1 to 100"),
         (PopularRequest, {"k": 500}, "popular_items", "1 to 100"),
         (SearchRequest, {"query": "x", "k": -1}, "search_plots", "1 to 100"),
+        (SearchRequest, {"query": "x", "mode": "bm25"}, "search_plots", "'keyword' or 'hybrid'"),
         (HistoryRequest, {"user_id": 1, "n": 0}, "recent_interactions", "1 to 200"),
         (PopularRequest, {"k": 5, "colour": "red"}, "popular_items", "Extra inputs"),
     ],

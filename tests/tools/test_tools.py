@@ -114,6 +114,22 @@ def test_vector_search_within_candidates(call, tool_ctx, vector_items, handle_id
     assert all("Romance" in h["genres"] for h in genre["data"]["items"])
 
 
+def test_search_modes_through_the_tool(call, tool_ctx, vector_items, catalog):
+    title = next(i["title"] for i in catalog if i["item_id"] == 50)  # Star Wars (1977)
+    word = max(title.split(" (")[0].split(), key=len)
+    for mode, score in (("keyword", "BM25"), ("hybrid", "fusion"), ("dense", "cosine")):
+        result = call("search_plots", query=word, k=5, mode=mode, genres=["Sci-Fi"])
+        assert result["status"] == "success", result["message"]
+        assert score in result["message"]
+        items = result["data"]["items"]
+        assert items and all(h["item_id"] in vector_items for h in items)
+        assert all("Sci-Fi" in h["genres"] for h in items)
+    wordless = call("search_plots", query="the and of", mode="keyword")
+    assert wordless["status"] == "failure" and "no word to look for" in wordless["message"]
+    nowhere = call("search_plots", query="Zyxwvut", mode="keyword")
+    assert nowhere["status"] == "failure" and "holds any word" in nowhere["message"]
+
+
 def _group_counts(ratings_df, users_df, groups):
     users = users_df
     ages = [AGE_GROUPS[g] for g in groups if g in AGE_GROUPS]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from recagents.errors import InvalidArgumentError
 from recagents.settings import MAX_K
+from recagents.stores.text_search import DEFAULT_MODE, SearchMode
 
 MAX_NEIGHBOURS = 100
 MAX_METADATA_ITEMS = 50
@@ -156,6 +157,12 @@ class SearchRequest(Request):
     genres: NameList = Field(None, description="Only items with ANY of these genres.")
     year_from: int | None = Field(None, description="Earliest release year (inclusive).")
     year_to: int | None = Field(None, description="Latest release year (inclusive).")
+    mode: SearchMode = Field(
+        DEFAULT_MODE,
+        description="dense: by meaning (a theme, mood or story in other words); keyword: BM25 "
+        "over title, genres, plot and credited names (a title word, a name, a rare term); "
+        "hybrid: both, fused by reciprocal rank.",
+    )
 
 
 class PopularRequest(Request):

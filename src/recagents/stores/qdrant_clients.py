@@ -33,12 +33,13 @@ class SharedClient:
         self.lock = threading.RLock()
         self.users = 0
         self.genres: dict[str, str] | None = None  # lower-case name -> stored name
+        self.current_schema: bool | None = None  # the plot collection's (VectorStore)
 
     def reload(self) -> None:
         """Drop in-memory state and read the folder again (after a failed local write)."""
         self.client.close()
         self.client = self._make_client()
-        self.genres = None
+        self.genres = self.current_schema = None
 
 
 _LOCAL_CLIENTS: dict[Path, SharedClient] = {}

@@ -1,7 +1,12 @@
-"""Plot vectors in Qdrant: one point per item (id = item_id), embedded with all-MiniLM-L6-v2.
+"""Plot vectors in Qdrant: one point per item (id = item_id), with two named vectors: ``dense``
+(all-MiniLM-L6-v2) and ``keyword`` (BM25 weights, sparse): ``stores/text_search.py`` says how a
+search in the modes dense / keyword / hybrid is asked, ``stores/keywords.py`` how terms are made.
 
-Payload: ``item_id, title, year, genres`` plus ``text_sha256`` (of the embedded document) and
-``embedding_model``, so re-indexing embeds only texts that changed.
+Payload: ``item_id, title, year, genres`` plus ``text_sha256`` (of the embedded document),
+``embedding_model`` and ``keyword_sha256`` (of the keyword document and encoder), so re-indexing
+embeds only texts that changed and rewrites a keyword vector only when its input changed. A
+collection of an older schema (one unnamed dense vector) is rebuilt once on the next index, its
+stored embeddings reused where the document is unchanged.
 
 Embedded local mode (``settings.qdrant_path``) by default, a server when ``settings.qdrant_url``
 is set. Local mode allows one client per folder and process: every ``VectorStore`` opened on the
@@ -11,32 +16,51 @@ grouped into one SQLite transaction (qdrant-client commits each point on its own
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
-from numbers import Integral
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 from tqdm import tqdm
 
-from recagents.data.documents import item_document
 from recagents.errors import (
     DataError,
     InvalidArgumentError,
     NotBuiltError,
 )
 from recagents.settings import MAX_K, Settings
-from recagents.stores.embeddings import EMBEDDING_DIM, MODEL_NAME, Embedder
+from recagents.stores.embeddings import Embedder
+from recagents.stores.keywords import encode_documents, encode_query
+from recagents.stores.plot_index import (
+    IndexReport,
+    Plan,
+    Wanted,
+    plan_rebuild,
+    plan_update,
+    wanted_points,
+)
 from recagents.stores.qdrant_clients import (
     ClientHolder,
     SharedClient,
     one_local_transaction,
     open_shared,
+)
+from recagents.stores.text_search import (
+    DEFAULT_MODE,
+    DENSE,
+    KEYWORD,
+    before_upgrade,
+    check_ids,
+    check_k,
+    check_mode,
+    create_plot_collection,
+    query_arguments,
+    schema_is_current,
+    stored_dense,
+    year_condition,
 )
 
 log = logging.getLogger(__name__)
@@ -54,68 +78,6 @@ class VectorHit:
     title: str
     year: int | None
     genres: list[str]
-
-
-@dataclass
-class IndexReport:
-    total: int = 0
-    embedded: int = 0
-    reused: int = 0
-    upserted: int = 0
-    payload_updated: int = 0
-    deleted: int = 0
-    recreated: bool = False
-    embed_seconds: float = 0.0
-    write_seconds: float = 0.0
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def document_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _check_k(k: object, max_k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= max_k:
-        raise InvalidArgumentError(f"k must be an integer from 1 to {max_k}, got {k!r}")
-    return int(k)
-
-
-def _check_ids(candidates: Collection[int]) -> list[int]:
-    ids = []
-    for value in candidates:
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise InvalidArgumentError(f"candidate item ids are positive integers, got {value!r}")
-        ids.append(int(value))
-    return sorted(set(ids))
-
-
-def _year_condition(year_range: Sequence) -> qm.FieldCondition | None:
-    if len(year_range) != 2:
-        raise InvalidArgumentError(f"year_range is (from, to), got {year_range!r}")
-    low, high = year_range
-    for bound in (low, high):
-        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, Integral)):
-            raise InvalidArgumentError(f"year_range bounds are years or None, got {bound!r}")
-    if low is not None and high is not None and low > high:
-        raise InvalidArgumentError(f"year_range from {low} is after to {high}")
-    if low is None and high is None:
-        return None
-    return qm.FieldCondition(key="year", range=qm.Range(gte=low, lte=high))
-
-
-def _payload(item: dict, text_sha256: str) -> dict[str, Any]:
-    year = item.get("year")
-    return {
-        "item_id": int(item["item_id"]),
-        "title": str(item["title"]),
-        "year": None if year is None else int(year),
-        "genres": list(item.get("genres") or []),
-        "text_sha256": text_sha256,
-        "embedding_model": MODEL_NAME,
-    }
 
 
 class VectorStore(ClientHolder):
@@ -179,6 +141,14 @@ class VectorStore(ClientHolder):
             if offset is None:
                 return out
 
+    def dense_vectors(self, ids: Collection[int] | None = None) -> dict[int, list[float]]:
+        """item id → its stored dense (MiniLM) vector; every item when ``ids`` is None."""
+        with self._client() as client:
+            self._require_collection(client)
+            if ids is None:
+                return {i: vector for i, (_, vector) in self._stored_points(client).items()}
+            return self._stored_dense(client, check_ids(ids), require=False)
+
     def genres(self) -> list[str]:
         """The genre names stored in the payloads."""
         with self._client() as client:
@@ -216,35 +186,53 @@ class VectorStore(ClientHolder):
         candidates: Collection[int] | None = None,
         genres: Sequence[str] | None = None,
         year_range: tuple[int | None, int | None] | None = None,
+        *,
+        exclude: Collection[int] | None = None,
+        mode: str = DEFAULT_MODE,
     ) -> list[VectorHit]:
-        """Items whose plot is nearest to ``query`` (cosine), best first, at most ``k``.
+        """Items that match ``query`` best first, at most ``k``.
 
-        ``candidates``: only these item ids (empty → no hits). ``genres``: any of these (case
-        insensitive; empty/None → any). ``year_range``: inclusive (from, to), either end None.
+        ``mode``: ``dense`` (nearest plots by meaning, score = cosine), ``keyword`` (BM25 over
+        title, genres, plot and names, score = BM25; only items holding a query term) or
+        ``hybrid`` (both fused by RRF). ``candidates``: only these item ids (empty → no hits).
+        ``exclude``: never these ids. ``genres``: any of these (case insensitive; empty/None →
+        any). ``year_range``: inclusive (from, to), either end None.
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidArgumentError("the query text is empty: give a few words to search for")
-        k = _check_k(k, MAX_K)
+        mode = check_mode(mode)
+        k = check_k(k, MAX_K)
         must: list[qm.Condition] = []
+        must_not: list[qm.Condition] = []
         if candidates is not None:
-            ids = _check_ids(candidates)
+            ids = check_ids(candidates)
             if not ids:
                 return []
             must.append(qm.HasIdCondition(has_id=ids))  # point id = item_id; 4x faster locally
-        if year_range is not None and (condition := _year_condition(year_range)) is not None:
+        if exclude:
+            must_not.append(qm.HasIdCondition(has_id=check_ids(exclude, "excluded")))
+        if year_range is not None and (condition := year_condition(year_range)) is not None:
             must.append(condition)
-        vector = self.embedder.embed_query(query).tolist()
+        keyword = None if mode == "dense" else encode_query(query)
+        if mode == "keyword" and keyword is not None and not keyword.indices:
+            raise InvalidArgumentError(
+                f"the query {query!r} has no word to look for (only stop words or signs): "
+                "search with mode dense or hybrid, or give a word"
+            )
+        dense = None if mode == "keyword" else self.embedder.embed_query(query).tolist()
         with self._client() as client:
             self._require_collection(client)
             if genres:
                 names = self._resolve_genres(client, genres)
                 must.append(qm.FieldCondition(key="genres", match=qm.MatchAny(any=names)))
+            where = qm.Filter(must=must or None, must_not=must_not or None)
+            arguments = query_arguments(
+                mode, dense, keyword, k, where if must or must_not else None
+            )
+            if not self._schema_is_current(client):
+                arguments = before_upgrade(mode, arguments, self.collection)
             points = client.query_points(
-                self.collection,
-                query=vector,
-                query_filter=qm.Filter(must=must) if must else None,
-                limit=k,
-                with_payload=HIT_FIELDS,
+                self.collection, **arguments, limit=k, with_payload=HIT_FIELDS
             ).points
         return [
             VectorHit(
@@ -257,12 +245,19 @@ class VectorStore(ClientHolder):
             for p in points
         ]
 
+    def _schema_is_current(self, client: QdrantClient) -> bool:
+        if self._shared.current_schema is None:
+            params = client.get_collection(self.collection).config.params
+            self._shared.current_schema = schema_is_current(params)
+        return self._shared.current_schema
+
     # --- writing ----------------------------------------------------------------------
     def index_catalog(
         self, items: Sequence[dict], *, force: bool = False, show_progress: bool = True
     ) -> IndexReport:
         """Make the collection hold exactly ``items``: embed new/changed documents only, update
-        changed payloads, delete items that are gone. ``force`` re-creates and re-embeds all."""
+        changed payloads, delete items that are gone. ``force`` re-creates and re-embeds all;
+        a collection of an older schema is re-created once, reusing its stored embeddings."""
         if self.read_only:
             raise InvalidArgumentError(
                 "this VectorStore was opened read-only: open it with read_only=False to index"
@@ -271,77 +266,96 @@ class VectorStore(ClientHolder):
             raise DataError("index_catalog got no items: build the catalog first (build_catalog)")
         start = time.perf_counter()
         report = IndexReport(total=len(items))
-        wanted: dict[int, tuple[dict, str]] = {}
-        for item in items:
-            item_id = item.get("item_id")
-            if isinstance(item_id, bool) or not isinstance(item_id, Integral) or item_id < 1:
-                raise DataError(f"catalog row without a positive integer item_id: {item_id!r}")
-            if item_id in wanted:
-                raise DataError(f"item_id {item_id} appears twice in the catalog")
-            document = item_document(item)
-            wanted[int(item_id)] = (_payload(item, document_sha256(document)), document)
+        wanted = wanted_points(items)
 
         with self._client() as client:
-            report.recreated = self._ensure_collection(client, force)
-            existing = self._payloads(client)
-        to_embed = [i for i, (p, _) in wanted.items() if self._needs_embedding(existing.get(i), p)]
-        embed_set = set(to_embed)
-        to_update = [i for i, (p, _) in wanted.items() if i not in embed_set and existing[i] != p]
-        stale = sorted(set(existing) - set(wanted))
-        report.reused = len(wanted) - len(to_embed)
+            plan = self._plan(client, wanted, force)
+            if plan.rekey:  # their dense vectors, read back as they are
+                plan.dense.update(self._stored_dense(client, plan.rekey))
+        report.reused = len(wanted) - len(plan.embed)
 
         t = time.perf_counter()
         vectors = self.embedder.embed(
-            [wanted[i][1] for i in to_embed],
+            [wanted[i].document for i in plan.embed],
             batch_size=self.settings.embedding_batch_size,
-            show_progress=show_progress and bool(to_embed),
+            show_progress=show_progress and bool(plan.embed),
         )
-        report.embedded, report.embed_seconds = len(to_embed), time.perf_counter() - t
+        plan.dense.update({i: vectors[n].tolist() for n, i in enumerate(plan.embed)})
+        report.embedded, report.embed_seconds = len(plan.embed), time.perf_counter() - t
 
         t = time.perf_counter()
+        ids = sorted(plan.dense)
+        sparse = encode_documents([wanted[i].keywords for i in ids])
         points = [
-            qm.PointStruct(id=i, vector=vectors[n].tolist(), payload=wanted[i][0])
-            for n, i in enumerate(to_embed)
+            qm.PointStruct(
+                id=i, vector={DENSE: plan.dense[i], KEYWORD: sparse[n]}, payload=wanted[i].payload
+            )
+            for n, i in enumerate(ids)
         ]
         with self._client() as client:
-            self._write(client, points, {i: wanted[i][0] for i in to_update}, stale, show_progress)
-            self._shared.genres = None
-        report.upserted, report.payload_updated, report.deleted = (
-            len(points),
-            len(to_update),
-            len(stale),
-        )
+            if plan.recreate:
+                self._create_collection(client)
+            payloads = {i: wanted[i].payload for i in plan.update}
+            self._write(client, points, payloads, plan.stale, show_progress)
+            self._shared.genres = self._shared.current_schema = None
+        report.recreated, report.upgraded = plan.recreate, plan.upgraded
+        report.upserted, report.payload_updated = len(points), len(plan.update)
+        report.keyword_updated, report.deleted = len(plan.rekey), len(plan.stale)
         report.write_seconds = time.perf_counter() - t
         report.seconds = time.perf_counter() - start
         log.debug("vector index %s: %s", self.location, report.as_dict())
         return report
 
-    @staticmethod
-    def _needs_embedding(old: dict | None, new: dict) -> bool:
-        return (
-            old is None
-            or old.get("text_sha256") != new["text_sha256"]
-            or old.get("embedding_model") != new["embedding_model"]
-        )
+    def _plan(self, client: QdrantClient, wanted: dict[int, Wanted], force: bool) -> Plan:
+        """Against today's schema, an update; else a new collection. An older schema is read
+        whole (payloads and dense vectors) before anything is deleted, so its unchanged
+        embeddings are reused."""
+        exists = client.collection_exists(self.collection)
+        params = client.get_collection(self.collection).config.params if exists else None
+        if params is not None and schema_is_current(params) and not force:
+            return plan_update(self._payloads(client), wanted)
+        plan = plan_rebuild({} if force or not exists else self._stored_points(client), wanted)
+        if plan.upgraded:
+            log.info(
+                "the plot collection %r has an older schema: rebuilding it with named dense and "
+                "keyword vectors (%d stored embeddings reused)",
+                self.collection,
+                len(plan.dense),
+            )
+        return plan
 
-    def _ensure_collection(self, client: QdrantClient, force: bool) -> bool:
-        """Create the collection if missing; re-create it on ``force`` or another vector size."""
+    def _stored_points(self, client: QdrantClient) -> dict[int, tuple[dict, list[float]]]:
+        out, offset = {}, None
+        while True:
+            points, offset = client.scroll(
+                self.collection, limit=SCROLL_PAGE, offset=offset, with_payload=True,
+                with_vectors=True,
+            )  # fmt: skip
+            for p in points:
+                if (vector := stored_dense(p.vector)) is not None:
+                    out[int(p.id)] = (p.payload or {}, vector)
+            if offset is None:
+                return out
+
+    def _stored_dense(
+        self, client: QdrantClient, ids: list[int], *, require: bool = True
+    ) -> dict[int, list[float]]:
+        records = client.retrieve(self.collection, ids=ids, with_vectors=[DENSE])
+        out = {int(r.id): v for r in records if (v := stored_dense(r.vector)) is not None}
+        if require and (missing := sorted(set(ids) - set(out))):
+            raise DataError(f"points without a dense vector in {self.collection!r}: {missing[:5]}")
+        return out
+
+    def _create_collection(self, client: QdrantClient) -> None:
         if client.collection_exists(self.collection):
-            params = client.get_collection(self.collection).config.params.vectors
-            if not force and getattr(params, "size", None) == EMBEDDING_DIM:
-                return False
             client.delete_collection(self.collection)
-        client.create_collection(
-            self.collection,
-            vectors_config=qm.VectorParams(size=EMBEDDING_DIM, distance=qm.Distance.COSINE),
-        )
+        create_plot_collection(client, self.collection)
         if self.url:  # payload indexes only matter on a server
             for field, schema in (
                 ("genres", qm.PayloadSchemaType.KEYWORD),
                 ("year", qm.PayloadSchemaType.INTEGER),
             ):
                 client.create_payload_index(self.collection, field, field_schema=schema)
-        return True
 
     def _write(
         self,

@@ -1,4 +1,4 @@
-"""search_plots: semantic search over plot texts in the vector store."""
+"""search_plots: plot and title search in the vector store (dense, keyword or hybrid)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ from recagents.services.catalog import search_plots as search_service
 from recagents.services.requests import SearchRequest
 from recagents.tools.results import ToolResult, ToolSpec
 from recagents.tools.runtime import ItemsArg, ToolArgs, ToolScope
+
+MATCHING = {
+    "dense": "whose plot is closest to",
+    "keyword": "holding the words of",
+    "hybrid": "matching (by meaning and by words)",
+}
+SCORES = {
+    "dense": "cosine similarity",
+    "keyword": "BM25",
+    "hybrid": "reciprocal-rank fusion of both",
+}
 
 
 class SearchPlotsArgs(SearchRequest, ToolArgs):
@@ -21,8 +32,8 @@ def search_plots(scope: ToolScope, args: SearchPlotsArgs) -> dict:
         "items": [{**h.model_dump(), "score": round(h.score, 4)} for h in hits],
     }
     return ToolResult.success(
-        f"{len(hits)} items whose plot is closest to {req.query!r}, best first (score = cosine "
-        f"similarity). Handle {handle} holds them.",
+        f"{len(hits)} items {MATCHING[req.mode]} {req.query!r}, best first (score = "
+        f"{SCORES[req.mode]}). Handle {handle} holds them.",
         data,
     )
 
@@ -30,9 +41,10 @@ def search_plots(scope: ToolScope, args: SearchPlotsArgs) -> dict:
 SPEC = ToolSpec(
     name="search_plots",
     description=(
-        "Semantic search over movie plots and descriptions: finds movies about a theme, story "
-        "or mood described in words (e.g. 'a heist that goes wrong'). Optionally only within "
-        "`items` (a handle or ids), some genres, or a year range. Best match first."
+        "Search over movie plots and descriptions: finds movies about a theme, story or mood "
+        "described in words (e.g. 'a heist that goes wrong'); mode keyword or hybrid also "
+        "finds a title word, a director's or actor's name or a rare term. Optionally only "
+        "within `items` (a handle or ids), some genres, or a year range. Best match first."
     ),
     args_schema=SearchPlotsArgs,
     fn=search_plots,
