@@ -133,6 +133,44 @@ def test_the_messages_words_decide_the_recommendation_intent():
     assert found.intent == "recommend" and found.filters.genres == ["Western"]
 
 
+def test_slots_the_form_left_out_or_misplaced():
+    # a story made of genre words is the genre
+    found, _ = ground(form(intent="recommend_by_storyline", user_id=5, storyline="horror"),
+                      state_of("Recommend horror films to user 5"))  # fmt: skip
+    assert found.intent == "recommend" and found.storyline is None
+    assert found.filters.genres == ["Horror"]
+    # the user the message names, when the form forgot it
+    found, _ = ground(form(intent="recommend_by_storyline", storyline="a heist"),
+                      state_of("Recommend some movies about a heist to user 45"))  # fmt: skip
+    assert found.user_id == 45 and [t for t, _ in chain(found)][-1] == "recommend_items"
+    # "recommend popular X to user N" is personal, among the popular ones
+    found, _ = ground(form(intent="popular"), state_of("Recommend popular dramas to user 11"))
+    assert found.intent == "recommend" and found.user_id == 11 and found.popular
+    # a 'similar' form without a likeness word, and a described plot: a storyline search
+    q = "Recommend to user 33 some movies where a robot falls in love."
+    found, _ = ground(form(intent="recommend_similar_to_item", user_id=33), state_of(q))
+    assert found.intent == "recommend_by_storyline" and found.storyline == "a robot falls in love"
+    # "movies with <Name>" names an actor
+    found, _ = ground(form(intent="catalogue_statistic"),
+                      state_of("Which genre is most common in movies with Meg Ryan?"))  # fmt: skip
+    assert found.filters.actors == ["Meg Ryan"]
+
+
+def test_a_statistic_over_movies_like_another():
+    q = "What is the typical duration of movies similar to movie 8?"
+    found, _ = ground(form(intent="catalogue_statistic"), state_of(q))
+    assert found.item_ids == [8] and found.fields == ["duration_min"]
+    steps = chain(found)
+    assert [t for t, _ in steps] == [
+        "item_metadata", "search_plots", "popular_items", "item_metadata"
+    ]  # fmt: skip
+    assert steps[1][1]["query"] == "$1.storyline" and steps[2][1]["items"] == "$2"
+    # without a likeness word, a movie id is no part of a statistic
+    found, _ = ground(form(intent="catalogue_statistic", item_ids=[8]),
+                      state_of("What is the most common genre, movie 8 aside?"))  # fmt: skip
+    assert not found.item_ids
+
+
 def test_popular_and_own_age_group_become_a_popularity_step():
     found, _ = ground(form(intent="recommend", user_id=6),
                       state_of("Recommend popular westerns to user 6"))  # fmt: skip

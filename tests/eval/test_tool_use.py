@@ -96,6 +96,20 @@ def test_summary_means_where_they_apply():
     assert s["tokens_in"] == 200.0 and s["tokens_out"] == 20.0 and s["errors"] == 1
 
 
+def test_verdict_figures_count_wrong_items_not_reported_shortfalls():
+    from recagents.eval.tool_use_metrics import verdict_figures
+
+    verdict = {"satisfied": False, "items": [5, 6, 7, 8],
+               "violations": ["Heat (1995) (id 6) breaks genres=['Horror']",
+                              "Heat (1995) (id 6) was already rated by user 3",
+                              "Alien (1979) (id 8) was already rated by user 3",
+                              "count: 4 movies where 5 were asked"]}  # fmt: skip
+    figures = verdict_figures(verdict)
+    assert figures["items_satisfy"] == 0.5 and not figures["constraints_satisfied"]
+    short = verdict_figures({"satisfied": False, "items": [1], "violations": ["count: 1 of 2"]})
+    assert short["items_satisfy"] == 1.0 and short["violations"] == ["count: 1 of 2"]
+
+
 def test_bad_suite_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="evaluation_easy.json"):
         tool_use.load_cases(tmp_path)

@@ -15,7 +15,8 @@ shows the same live steps. Per intent:
 - user_facts / user_history / similar_users: user_metadata / recent_interactions / similar_users
 - item_facts:           item_metadata(named items, fields)
 - audience_share:       filter_items | search_plots(storyline) → like_percentage(within)
-- catalogue_statistic:  [filter_items] → popular_items(within) → item_metadata(within, fields)
+- catalogue_statistic:  [filter_items] → [item_metadata(movie) →] [search_plots(storyline)] →
+                        popular_items(within) → item_metadata(within, fields)
 - more_like_previous:   the previous recommendation's chain, asking for more, the shown removed
 - explain_previous, clarify: no tools (the answer uses the conversation)
 
@@ -192,6 +193,7 @@ def compile_chain(
     if intent == "catalogue_statistic":
         if filters:
             chain.add("filter_items", filters)
+        _story_search(chain, u, reference_id, STAT_POOL)
         _popular(chain, u, STAT_POOL, always=True)
         chain.add("item_metadata", {"items": chain.last, "fields": ["title", *(fields or [])]})
         return Compiled(chain.steps)
@@ -211,6 +213,17 @@ def _popular(chain: _Chain, u: Understanding, k: int, *, always: bool = False) -
     elif not (u.popular or always):
         return
     chain.add("popular_items", _within(args, within))
+
+
+def _story_search(chain: _Chain, u: Understanding, reference_id: int | None, k: int) -> None:
+    """A statistic over movies like a described plot, or like a given movie's plot."""
+    within = chain.last
+    movie = reference_id if reference_id is not None else (u.item_ids or [None])[0]
+    if movie is not None:
+        chain.add("item_metadata", {"items": [movie], "fields": ["title", "storyline"]})
+        chain.add("search_plots", _within({"query": f"{chain.last}.storyline", "k": k}, within))
+    elif u.storyline:
+        chain.add("search_plots", _within({"query": u.storyline, "k": k}, within))
 
 
 def _filter_set(chain: _Chain) -> str | None:

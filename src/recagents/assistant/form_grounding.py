@@ -18,6 +18,7 @@ from recagents.assistant.message_rules import (
     OWN_AGE,
     POPULAR,
     RATED,
+    RECOMMEND_VERB,
     SIMILARITY,
     cue_intent,
     grounded_audience,
@@ -25,6 +26,7 @@ from recagents.assistant.message_rules import (
     stated_item_ids,
     stated_roles,
     stated_story,
+    stated_user,
     stated_years,
 )
 from recagents.assistant.plan_checks import drop_ungrounded_filters, fix_directions, stated_count
@@ -78,6 +80,15 @@ def ground(
     if found.user_id is not None and found.user_id not in known_user_ids(state):
         notes.append(f"dropped user_id {found.user_id} (nobody gave it)")
         update["user_id"] = None
+    said_user = stated_user(question)
+    if found.intent == "popular" and said_user is not None and RECOMMEND_VERB.search(question):
+        # "recommend popular comedies to user 11": personal, among the popular ones
+        notes.append("intent popular → recommend (a recommendation to a user)")
+        found = found.model_copy(update={"intent": "recommend"})
+    personal = (*NEEDS_USER, "recommend_by_storyline", "recommend_similar_to_item")
+    if found.user_id is None and said_user is not None and found.intent in personal:
+        update["user_id"] = said_user  # "… to user 45": the form left it out
+        notes.append(f"user_id {said_user} (the message gives it)")
     remembered = state.get("user_id")
     if (
         found.user_id is None
@@ -95,6 +106,10 @@ def ground(
         k = default_k
     if k != found.k:
         update["k"] = k
+    story = found.storyline
+    if story and stated_genres(story) and not _content_words(story, stated_genres(story)):
+        found = found.model_copy(update={"storyline": None})  # "horror" is a genre, not a plot
+        notes.append("dropped storyline made of genre words only")
     added, stated_notes = _stated_filters(found, question)
     notes += stated_notes
     if added:
@@ -135,7 +150,15 @@ def ground(
             notes.append(f"dropped audience {sorted(set(found.audience) - set(kept))}")
         update["audience"] = kept or None
     by_id = ("recommend_similar_to_item", "item_facts")
-    if not found.item_ids and found.intent in by_id and (stated := stated_item_ids(question)):
+    like_movie = found.intent == "catalogue_statistic" and SIMILARITY.search(question)
+    if found.intent == "catalogue_statistic" and not like_movie:
+        # a statistic uses a movie only as "movies like it"
+        found = found.model_copy(update={"item_ids": None, "reference": None})
+    elif (
+        not found.item_ids
+        and (found.intent in by_id or like_movie)
+        and (stated := stated_item_ids(question))
+    ):
         found = found.model_copy(update={"item_ids": stated})
         notes.append(f"item ids {stated} (the message gives them)")
     if found.item_ids:
@@ -159,15 +182,16 @@ def _story_and_intent(found: Understanding, question: str) -> tuple[Understandin
     states: "like"/"similar" for a reference movie, a described plot for a storyline search."""
     notes: list[str] = []
     update: dict = {}
+    intent = found.intent
+    if intent == "recommend_similar_to_item" and not SIMILARITY.search(question):
+        intent = "recommend"  # no likeness word: what follows decides plain or storyline
     story = found.storyline
-    wants_story = found.intent in ("audience_share", "recommend_by_storyline", "recommend")
+    wants_story = intent in ("audience_share", "recommend_by_storyline", "recommend",
+                             "catalogue_statistic")  # fmt: skip
     if wants_story and not story and (said := stated_story(question)):
         update["storyline"] = story = said
         notes.append("storyline from the message's 'about/where …'")
-    intent = found.intent
-    if intent == "recommend_similar_to_item" and not SIMILARITY.search(question):
-        intent = "recommend_by_storyline" if story else "recommend"
-    elif intent == "recommend" and story and "storyline" in update:
+    if intent == "recommend" and story and "storyline" in update:
         intent = "recommend_by_storyline"
     elif intent == "recommend_by_storyline" and not story:
         intent = "recommend"
@@ -175,6 +199,17 @@ def _story_and_intent(found: Understanding, question: str) -> tuple[Understandin
         notes.append(f"intent {found.intent} → {intent} (what the message states)")
         update["intent"] = intent
     return found.model_copy(update=update), notes
+
+
+_GENRE_FILLER = {"movie", "movies", "film", "films", "genre", "kind", "type", "some", "good", "a"}
+
+
+def _content_words(story: str, genres: list[str]) -> list[str]:
+    """The story's words that are neither a genre's nor filler."""
+    genre_words = {w.lower() for g in genres for w in g.replace("-", " ").split()}
+    words = [w.strip(".,!?'\"").lower() for w in story.split()]
+    return [w for w in words if w and w not in _GENRE_FILLER and not any(
+        w.startswith(g[:5]) for g in genre_words)]  # fmt: skip
 
 
 def credited_roles(found: Understanding, services) -> tuple[Understanding, list[str]]:

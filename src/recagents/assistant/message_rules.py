@@ -103,12 +103,12 @@ INTENT_CUES: tuple[tuple[str, re.Pattern], ...] = (
 )  # fmt: skip
 
 
-_RECOMMEND_VERB = re.compile(r"\b(recommend|suggest|what should|give me|find me|show me)", re.I)
+RECOMMEND_VERB = re.compile(r"\b(recommend|suggest|what should|give me|find me|show me)", re.I)
 
 
 def cue_intent(question: str) -> str | None:
     for intent, pattern in INTENT_CUES:
-        if intent == "catalogue_statistic" and _RECOMMEND_VERB.search(question):
+        if intent == "catalogue_statistic" and RECOMMEND_VERB.search(question):
             continue  # "recommend the most typical westerns" is still a recommendation
         if pattern.search(question):
             return intent
@@ -166,7 +166,13 @@ _NAME = r"([A-Z][\w.'-]+(?:\s+(?:de |van |von |del )?[A-Z][\w.'-]+)+)"
 ROLE_PHRASES: tuple[tuple[str, re.Pattern], ...] = (
     ("directors", re.compile(r"\b(?:directed by|director)\s+" + _NAME)),
     ("writers", re.compile(r"\b(?:written by|screenplay by|writer)\s+" + _NAME)),
-    ("actors", re.compile(r"\b(?:starring|with actor|with actress|featuring)\s+" + _NAME)),
+    (
+        "actors",
+        re.compile(
+            r"\b(?:starring|with actor|with actress|featuring|(?:movies?|films?) "
+            r"with)\s+" + _NAME
+        ),
+    ),
 )
 
 
@@ -181,6 +187,15 @@ def stated_roles(question: str) -> dict[str, list[str]]:
 
 _ITEM_ID = re.compile(r"\b(?:movies?|films?|items?)\s*(?:ids?\s*)?#?\s*((?:\d+(?:\s*(?:,|and|&)\s*)?)+)",
                       re.I)  # fmt: skip
+
+
+_USER_ID = re.compile(r"\buser\s*(?:id\s*)?#?\s*(\d+)\b", re.I)
+
+
+def stated_user(question: str) -> int | None:
+    """The one user id the message gives ("to user 45"); None when it gives none or several."""
+    found = {int(m[1]) for m in _USER_ID.finditer(question)}
+    return found.pop() if len(found) == 1 else None
 
 
 def stated_item_ids(question: str) -> list[int]:

@@ -168,8 +168,9 @@ def headline(report: dict) -> dict[str, dict]:
 # --- output -----------------------------------------------------------------------------------
 TABLE_HEAD = (
     "| model | queries | chain exact | chain F1 | filter keys | filter exact | in filter | "
-    "unseen | constraints met | intent match | s/query p50 | tokens in | tokens out |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "unseen | constraints met | items satisfy | intent match | s/query p50 | tokens in | "
+    "tokens out |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -181,7 +182,8 @@ def table(results: dict[str, dict]) -> str:
         lines.append(
             f"| {model} | {s['queries']} | {s['chain_exact']} | {s['chain_f1']} | "
             f"{s['filter_keys']} | {s['filter_exact']} | {s['in_filter']} | {s['unseen']} | "
-            f"{s.get('constraints_satisfied')} | {s.get('intent_match')} | "
+            f"{s.get('constraints_satisfied')} | {s.get('items_satisfy')} | "
+            f"{s.get('intent_match')} | "
             f"{s['s_per_query_p50']} | {s['tokens_in']} | {s['tokens_out']} |"
         )
     return "\n".join(lines)

@@ -18,6 +18,7 @@ Peer calls are mapped to our tools through ``PEER_NAME_MAP`` (names) and
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from typing import Any
@@ -34,7 +35,7 @@ INTEGER_FIELDS = {"release_year", "duration_min", "imdb_num_reviews"}
 NUMERIC_FIELDS = ("release_year", "imdb_rating", "duration_min", "imdb_num_reviews")
 # the per-model figures the CLI's JSON line carries (see ``summary``)
 HEADLINE_KEYS = ("chain_exact", "chain_f1", "filter_keys", "filter_exact", "in_filter", "unseen",
-                 "constraints_satisfied", "intent_match", "s_per_query_p50", "tokens_in",
+                 "constraints_satisfied", "items_satisfy", "intent_match", "s_per_query_p50", "tokens_in",
                  "tokens_out")  # fmt: skip
 
 
@@ -172,8 +173,7 @@ def score(case: dict, state: dict, services: ServiceContext) -> dict:
     if rec and verdict.get("items") is not None and verdict.get("parsed", {}).get("user_id"):
         rec = {"data": {"user_id": verdict["parsed"]["user_id"],
                         "items": [{"item_id": i} for i in verdict["items"]]}}  # fmt: skip
-        row["constraints_satisfied"] = bool(verdict.get("satisfied"))
-        row["violations"] = list(verdict.get("violations") or [])
+        row.update(verdict_figures(verdict))
     if rec:
         ids = [i["item_id"] for i in rec["data"]["items"]]
         seen = services.get_recommender().seen_items(rec["data"]["user_id"], services.view)
@@ -187,6 +187,24 @@ def score(case: dict, state: dict, services: ServiceContext) -> dict:
             except RecagentsError:  # the peer's filter matches nothing in our catalogue
                 pass
     return row
+
+
+_ITEM_IN_VIOLATION = re.compile(r"\(id (\d+)\) (?:breaks|was already rated)")
+
+
+def verdict_figures(verdict: dict) -> dict:
+    """The verifier's verdict on one recommendation as figures: satisfied (no violation at all),
+    the violations, and the share of listed items that break no filter and were not rated
+    already (a short list, a failed step or a relaxation is a reported violation, not a wrong
+    item)."""
+    violations = list(verdict.get("violations") or [])
+    broken = {m[1] for v in violations if (m := _ITEM_IN_VIOLATION.search(v))}
+    listed = verdict.get("items") or []
+    return {
+        "constraints_satisfied": bool(verdict.get("satisfied")),
+        "violations": violations,
+        "items_satisfy": 1 - len(broken) / len(listed) if listed else 1.0,
+    }
 
 
 def _mean(rows: list[dict], key: str) -> float | None:
@@ -211,6 +229,7 @@ def summary(rows: list[dict]) -> dict:
         "in_filter": _mean(rows, "in_filter"),
         "unseen": _mean(rows, "unseen"),
         "constraints_satisfied": _mean(rows, "constraints_satisfied"),
+        "items_satisfy": _mean(rows, "items_satisfy"),
         "intent_match": _mean(
             [{"m": r["intent"] == r["expected_intent"]} for r in rows if "intent" in r], "m"
         ),
