@@ -156,6 +156,21 @@ def test_slots_the_form_left_out_or_misplaced():
     assert found.filters.actors == ["Meg Ryan"]
 
 
+def test_the_count_is_not_the_user():
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    q = "Recommend 2 movies to this user"
+    state = {"question": q, "user_id": 17,
+             "messages": [HumanMessage("What do we know about user 17?"), AIMessage("…"),
+                          HumanMessage(q)]}  # fmt: skip
+    found, notes = ground(form(intent="recommend", user_id=2, k=2), state)
+    assert found.user_id == 17 and found.k == 2 and any("number of movies" in n for n in notes)
+    # a user named as such keeps its id, whatever the count
+    found, _ = ground(form(intent="recommend", user_id=3, k=3),
+                      state_of("Recommend 3 horror movies to user 3."))  # fmt: skip
+    assert found.user_id == 3
+
+
 def test_a_statistic_over_movies_like_another():
     q = "What is the typical duration of movies similar to movie 8?"
     found, _ = ground(form(intent="catalogue_statistic"), state_of(q))

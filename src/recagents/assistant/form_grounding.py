@@ -89,15 +89,22 @@ def ground(
     if found.user_id is None and said_user is not None and found.intent in personal:
         update["user_id"] = said_user  # "… to user 45": the form left it out
         notes.append(f"user_id {said_user} (the message gives it)")
+    n = stated_count(question)
+    uid = update.get("user_id", found.user_id)
+    earlier = [m.text for m in state.get("messages") or [] if isinstance(m, HumanMessage)][:-1]
+    if uid is not None and uid == n and said_user != uid and uid not in numbers_in(earlier):
+        # "recommend 2 movies to this user": 2 is the count, not the user
+        notes.append(f"dropped user_id {uid} (it is the number of movies asked)")
+        update["user_id"] = uid = None
     remembered = state.get("user_id")
     if (
-        found.user_id is None
+        uid is None
         and remembered
         and found.intent in NEEDS_USER
-        and not numbers_in([question])
+        and said_user is None
+        and numbers_in([question]) <= {n}
     ):  # "and 3 more for him": the remembered user
         update["user_id"] = int(remembered)
-    n = stated_count(question)
     if n:
         k = n
     elif found.k and found.k in numbers_in([question]):

@@ -115,7 +115,7 @@ class GraphTextVectors(ClientHolder):
                 client, self.url, self.collection, item_ids, vectors, payloads,
                 distance=qm.Distance.COSINE, metadata=stamp,
             )  # fmt: skip
-        log.info("graph text %s: %d points", self.collection, len(item_ids))
+        log.debug("graph text %s: %d points", self.collection, len(item_ids))
 
     # --- reading and serving ------------------------------------------------------------------
     def _require(self, client: QdrantClient) -> None:
