@@ -97,6 +97,27 @@ def search_filter(
     return qm.Filter(must=must or None, must_not=must_not or None)
 
 
+def nearest(
+    client: QdrantClient,
+    collection: str,
+    vector: np.ndarray,
+    k: int,
+    spec: ItemFilter | None,
+    candidates: Collection[Any] | None,
+    exclude: Iterable[int],
+) -> list[ScoredItem]:
+    """The ``k`` points of ``collection`` nearest ``vector`` (by its distance) that pass the
+    payload filter of ``spec``, lie in ``candidates`` (when given) and are not excluded."""
+    points = client.query_points(
+        collection,
+        query=np.asarray(vector, dtype=np.float32).tolist(),
+        query_filter=search_filter(spec, candidates, exclude),
+        limit=k,
+        with_payload=False,
+    ).points
+    return [ScoredItem(int(p.id), float(p.score)) for p in points]
+
+
 def write_collection(
     client: QdrantClient,
     url: str | None,
@@ -221,14 +242,7 @@ class EngineVectors(ClientHolder):
         """The ``k`` items of largest ``vector · item`` that pass ``spec`` (payload filter),
         lie in ``candidates`` (when given) and are not in ``exclude``; best first."""
         with self._client() as client:
-            points = client.query_points(
-                self.collection,
-                query=np.asarray(vector, dtype=np.float32).tolist(),
-                query_filter=search_filter(spec, candidates, exclude),
-                limit=k,
-                with_payload=False,
-            ).points
-        return [ScoredItem(int(p.id), float(p.score)) for p in points]
+            return nearest(client, self.collection, vector, k, spec, candidates, exclude)
 
     def top_k(
         self,

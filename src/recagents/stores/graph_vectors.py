@@ -27,7 +27,7 @@ from recagents.recommender.ranking import ScoredItem
 from recagents.recommender.split import Holdout, check_holdout
 from recagents.settings import Settings
 from recagents.stores.embeddings import EMBEDDING_DIM
-from recagents.stores.engine_vectors import search_filter, write_collection
+from recagents.stores.engine_vectors import nearest, write_collection
 from recagents.stores.metadata.queries import ItemFilter
 from recagents.stores.qdrant_clients import ClientHolder, SharedClient, open_shared
 
@@ -150,11 +150,4 @@ class GraphTextVectors(ClientHolder):
         in ``candidates`` (when given) and are not in ``exclude``; best first."""
         with self._client() as client:
             self._require(client)
-            points = client.query_points(
-                self.collection,
-                query=np.asarray(vector, dtype=np.float32).tolist(),
-                query_filter=search_filter(spec, candidates, exclude),
-                limit=k,
-                with_payload=False,
-            ).points
-        return [ScoredItem(int(p.id), float(p.score)) for p in points]
+            return nearest(client, self.collection, vector, k, spec, candidates, exclude)
