@@ -114,7 +114,8 @@ def ground(
     if k != found.k:
         update["k"] = k
     story = found.storyline
-    if story and stated_genres(story) and not _content_words(story, stated_genres(story)):
+    story_genres = stated_genres(story) if story else []
+    if story_genres and not _content_words(story, story_genres):
         found = found.model_copy(update={"storyline": None})  # "horror" is a genre, not a plot
         notes.append("dropped storyline made of genre words only")
     added, stated_notes = _stated_filters(found, question)

@@ -110,8 +110,7 @@ def respond_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> d
         if not verdict.get("satisfied") or verdict.get("enforced"):
             return list_answer(state, run, turn_records(state), verdict)
         return _verified_reply(state, run, records, verdict)
-    last = (state.get("scratch") or [None])[-1]
-    text = last.text if isinstance(last, AIMessage) and not last.tool_calls else ""
+    text = _model_text(state)
     if not text.strip():
         text = fallback_text(records, "the model gave no final reply")
     allowed = allowed_ids(state, records)
@@ -123,11 +122,16 @@ def respond_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> d
     return finalize_turn(state, body, grounded.items, state.get("usage"), records, grounded.removed)
 
 
+def _model_text(state: AssistantState) -> str:
+    """The model's final reply text ("" when its last message still calls tools)."""
+    last = (state.get("scratch") or [None])[-1]
+    return last.text if isinstance(last, AIMessage) and not last.tool_calls else ""
+
+
 def _verified_reply(state: AssistantState, run: AssistantContext, records, verdict: dict) -> dict:
     """The model's reply about a list that passed the verifier: grounded to the verified items
     (plus the reference movie), with the verified list under it in the verifier's order."""
-    last = (state.get("scratch") or [None])[-1]
-    text = last.text if isinstance(last, AIMessage) and not last.tool_calls else ""
+    text = _model_text(state)
     items = list(verdict.get("items") or [])
     reference = (state.get("form") or {}).get("reference_id")
     grounded = run.title_index.ground(text, [*items, *([reference] if reference else [])])
