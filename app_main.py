@@ -90,7 +90,7 @@ def port_problem(host: str, port: int) -> str | None:
 
 
 def setup() -> int:
-    from recagents.cli import main as cli_main
+    from recagents.cli.main import main as cli_main
 
     sys.argv = ["recagents", "setup"]
     try:
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
     import uvicorn
 
-    from recagents.app.host import CHAT_PATH, create_app
+    from recagents.web.host import CHAT_PATH, create_app
 
     app = create_app(bind_host=args.host, mode=args.mode, engine=args.engine)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host

@@ -61,8 +61,8 @@ def build_app(kind: str):
             return {"hello": "world"}
 
         return bare
-    from recagents.app.host import create_app
     from recagents.settings import get_settings
+    from recagents.web.host import create_app
 
     model = os.environ.get("BENCH_MODEL") or None
     app = create_app(get_settings(), chat=False, warm_llm=bool(model), model=model)

@@ -35,7 +35,7 @@ TURNS = {  # kind -> question (not from the peer's benchmark suite)
 }
 LAUNCH = (
     "import sys, uvicorn\n"
-    "from recagents.app.host import create_app\n"
+    "from recagents.web.host import create_app\n"
     "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')\n"
 )
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

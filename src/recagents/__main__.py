@@ -1,4 +1,4 @@
-from recagents.cli import main
+from recagents.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -10,8 +10,8 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from recagents.assistant import Assistant, AssistantConfig
-from recagents.assistant.demos import DemoBank
-from recagents.assistant.intent import INTENT_SYSTEM
+from recagents.assistant.plan_mode.demos import DemoBank
+from recagents.assistant.plan_mode.intent import INTENT_SYSTEM
 from recagents.assistant.prompts import ANSWER_SYSTEM, PLANNER_SYSTEM
 
 

@@ -210,7 +210,7 @@ def test_cli_ask_prints_the_json_contract(monkeypatch, make_assistant, scripted_
     from contextlib import contextmanager
 
     from recagents.assistant import Assistant
-    from recagents.cli import app
+    from recagents.cli.main import app
 
     @contextmanager
     def fake_open(settings, **kwargs):

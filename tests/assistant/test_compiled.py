@@ -12,10 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from recagents.assistant.compiler import compile_chain
-from recagents.assistant.form_grounding import credited_roles, ground
-from recagents.assistant.intent import Understanding, contradiction
-from recagents.assistant.message_rules import stated_genres, stated_years
+from recagents.assistant.plan_mode.compiler import compile_chain
+from recagents.assistant.plan_mode.form_grounding import credited_roles, ground
+from recagents.assistant.plan_mode.intent import Understanding, contradiction
+from recagents.assistant.plan_mode.message_rules import stated_genres, stated_years
 from recagents.assistant.verifier import verify, verify_node
 
 from .conftest import task_of

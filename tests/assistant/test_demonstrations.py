@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recagents.assistant.demos import BANK_PATH, load_bank, load_form_bank
-from recagents.assistant.plan import PLAN_ARGS, Plan
+from recagents.assistant.plan_mode.demos import BANK_PATH, load_bank, load_form_bank
+from recagents.assistant.plan_mode.plan import PLAN_ARGS, Plan
 from recagents.errors import NotBuiltError
 
 BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "recsys-agent-eval"
@@ -42,7 +42,7 @@ def any_bank(request):
 
 
 def test_form_bank_teaches_every_intent():
-    from recagents.assistant.intent import INTENTS
+    from recagents.assistant.plan_mode.intent import INTENTS
 
     forms = load_form_bank()
     assert 25 <= len(forms) <= 80

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from recagents.assistant.executor import resolve_refs
-from recagents.assistant.plan import Plan
-from recagents.assistant.plan_checks import (
+from recagents.assistant.plan_mode.plan import Plan
+from recagents.assistant.plan_mode.plan_checks import (
     complete_recommendation,
     drop_ungrounded_filters,
     fix_directions,
@@ -125,7 +125,7 @@ def test_conditions_turn_the_way_the_text_says():
 
 
 def test_the_stated_count_wins_and_default_k_fills_in():
-    from recagents.assistant.plan_checks import fix_counts, stated_count
+    from recagents.assistant.plan_mode.plan_checks import fix_counts, stated_count
 
     assert stated_count("Recommend 3 comedies to user 17") == 3
     assert stated_count("five movies like Heat for user 2") == 5

@@ -1,7 +1,7 @@
 """The live events of a turn (what the chat shows while the agents work), scripted model.
 
 Wiring only: the order and content of the progress events, the streamed answer pieces and the
-final result. The real model's turn in a real browser is ``tests/chat/test_chat_browser.py``.
+final result. The real model's turn in a real browser is ``tests/web/chat/test_chat_browser.py``.
 """
 
 from __future__ import annotations

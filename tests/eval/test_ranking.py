@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from recagents import cli_eval
 from recagents.agents import RecRequest, recommend_with_agents
 from recagents.agents.config import AgentsConfig, tuned_config_path
+from recagents.cli import eval as cli_eval
 from recagents.eval import ranking as rk
 from recagents.eval.ranking import RankingOptions, bpr_check, run_ranking, view_context
 from recagents.eval.report import write_report

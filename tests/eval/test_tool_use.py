@@ -12,7 +12,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from recagents.assistant import Assistant, AssistantConfig
-from recagents.cli_eval import eval_app
+from recagents.cli.eval import eval_app
 from recagents.errors import DataError
 from recagents.eval import tool_use
 from recagents.eval.tool_use_metrics import (
@@ -190,7 +190,7 @@ def test_report_and_cli_json_line(opener, cases, suite_dir, tmp_path, monkeypatc
     monkeypatch.setattr(tool_use, "load_cases", lambda _suite: cases)
     monkeypatch.setattr(tool_use, "run_tool_use", scripted_run)
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)
-    monkeypatch.setattr("recagents.cli_eval.get_settings", lambda: settings)
+    monkeypatch.setattr("recagents.cli.eval.get_settings", lambda: settings)
     result = CliRunner().invoke(
         eval_app,
         ["tools", "--suite", str(suite_dir), "--models", "m1,m2", "--limit", "2", "--json"],

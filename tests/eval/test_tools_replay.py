@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from recagents.cli_eval import eval_app
+from recagents.cli.eval import eval_app
 from recagents.errors import DataError
 from recagents.eval import peer_compat as pc
 from recagents.eval.tools_replay import load_suite, peer_universe, run_replay

@@ -183,7 +183,7 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
 
 
 def verdict_lists(state: AssistantState) -> bool:
-    from recagents.assistant.compiler import LIST_INTENTS
+    from recagents.assistant.plan_mode.compiler import LIST_INTENTS
 
     parsed = (state.get("form") or {}).get("parsed") or {}
     return parsed.get("intent") in (*LIST_INTENTS, "audience_share")

@@ -30,16 +30,16 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from recagents.assistant.answering import answer_node
-from recagents.assistant.planning import (
+from recagents.assistant.plan_mode.planning import (
     after_execute,
     after_plan,
     execute_node,
     plan_node,
     replan_node,
 )
+from recagents.assistant.plan_mode.understand import after_understand, understand_node
 from recagents.assistant.state import AssistantContext, AssistantState
-from recagents.assistant.tool_loop import after_agent, agent_node, respond_node, tools_node
-from recagents.assistant.understand import after_understand, understand_node
+from recagents.assistant.tools_mode import after_agent, agent_node, respond_node, tools_node
 from recagents.assistant.verifier import verify_node
 
 

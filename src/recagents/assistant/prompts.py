@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from recagents.assistant.plan import ACTIONS_HELP, MAX_STEPS, PLAN_ARGS
+from recagents.assistant.plan_mode.plan import ACTIONS_HELP, MAX_STEPS, PLAN_ARGS
 from recagents.tools.registry import TOOL_SPECS
 
 ROLE = (

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from recagents.agents.config import AgentsConfig
 from recagents.assistant.config import AssistantConfig, Mode
-from recagents.assistant.demos import DemoBank
 from recagents.assistant.graph import build
+from recagents.assistant.plan_mode.demos import DemoBank
 from recagents.assistant.state import AssistantContext
 from recagents.errors import InvalidArgumentError
 from recagents.services.context import ServiceContext

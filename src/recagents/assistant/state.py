@@ -60,7 +60,7 @@ class AssistantContext:
     llm: Any  # recagents.llm.LLMHandle; None only in wiring tests that never reach the model
     config: AssistantConfig
     mode: Mode
-    demos: Any = None  # recagents.assistant.demos.DemoBank (plan mode)
+    demos: Any = None  # recagents.assistant.plan_mode.demos.DemoBank (plan mode)
     agents_config: AgentsConfig | None = None
 
     @cached_property

@@ -163,8 +163,8 @@ def verify_node(state, runtime) -> dict:
     """Check the compiled chain's outcome; on a violation run the listing step once more within
     the enforced set (or the relaxed one), then check again."""
     from recagents.assistant.answering import turn_records
-    from recagents.assistant.compiler import DEFAULT_K, LIST_INTENTS
     from recagents.assistant.executor import run_call
+    from recagents.assistant.plan_mode.compiler import DEFAULT_K, LIST_INTENTS
     from recagents.assistant.usage import add_agents_usage
     from recagents.tools.candidates import merge_candidate_sets
     from recagents.tools.runtime import ToolScope

@@ -133,7 +133,7 @@ def run_tool_use(
     assistant (default: ``open_assistant`` from ``settings``, demonstrations loaded once)."""
     cases = load_cases(suite_dir)[:limit]
     if opener is None:
-        from recagents.assistant.demos import DemoBank
+        from recagents.assistant.plan_mode.demos import DemoBank
         from recagents.stores.embeddings import Embedder
 
         demos = DemoBank.load(Embedder(threads=settings.torch_threads))

@@ -1,0 +1,1 @@
+"""The `recagents` command line: one module per command group (``main`` builds the app)."""
