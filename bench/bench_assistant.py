@@ -3,8 +3,8 @@
 A thin wrapper over ``recagents.eval.tool_use`` (the same run as ``recagents eval tools``; the
 metrics are documented in ``recagents.eval.tool_use_metrics``): for each query of
 ../shared/data/recsys-agent-eval (easy + medium + hard) a fresh thread runs the plan and its
-execution (the answer writer only for the first ``--full`` queries). Recommendations use the BPR
-tool (``--engine arag`` for the agents; their cost is measured by bench_arag.py). Printed and
+execution (the answer writer only for the first ``--full`` queries). Recommendations use the engine
+alone (``--via agents`` for the agents; their cost is measured by bench_arag.py). Printed and
 saved (bench/out/assistant.json, assistant_quality.png); nothing is asserted.
 
     .venv/bin/python bench/bench_assistant.py                       # 1.5B and 0.5B, 50 queries
@@ -28,6 +28,7 @@ from recagents.eval.tool_use import (
     table,
 )
 from recagents.settings import get_settings
+from recagents.vocabulary import RECOMMEND_PATHS
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
@@ -37,13 +38,13 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--limit", type=int, default=None, help="First N queries only.")
     parser.add_argument("--full", type=int, default=0, help="First N queries with the answer.")
-    parser.add_argument("--engine", choices=("bpr", "arag"), default="bpr")
+    parser.add_argument("--via", choices=RECOMMEND_PATHS, default="engine")
     parser.add_argument("--suite", type=Path, default=DEFAULT_SUITE)
     args = parser.parse_args()
     if not args.suite.is_dir():
         sys.exit(f"the peer suite is not at {args.suite} (../shared/data/recsys-agent-eval)")
     report = run_tool_use(
-        get_settings(), args.suite, args.models, mode="plan", engine=args.engine,
+        get_settings(), args.suite, args.models, mode="plan", recommend_via=args.via,
         limit=args.limit, full=args.full,
     )  # fmt: skip
     results = report["models"]

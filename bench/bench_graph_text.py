@@ -21,7 +21,7 @@ import time
 from plots import grouped_bars, save, subplots
 
 from recagents.recommender.graph_text import blend, liked_weights, propagate, weighted_mean
-from recagents.services import ServiceContext
+from recagents.resources import open_services
 from recagents.services.catalog import build_filter
 from recagents.services.graph_text import build_graph_text, graph_text_recommend
 from recagents.services.requests import FilterRequest
@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args()
-    ctx = ServiceContext.from_settings(get_settings(), holdout="none")
+    ctx = open_services(get_settings(), holdout="none")
     out: dict = {"cpus": os.cpu_count(), "torch_threads": ctx.settings.torch_threads}
     try:
         store = ctx.get_graph_text()

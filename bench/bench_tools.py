@@ -26,7 +26,7 @@ import numpy as np
 from recagents.data.catalog import build_catalog
 from recagents.data.enrichment import parse_enrichment
 from recagents.data.movielens import load_ratings, load_users
-from recagents.recommender.service import Recommender
+from recagents.recommender.inference import Recommender
 from recagents.recommender.train import checkpoint_path, train_bpr
 from recagents.services import ServiceContext
 from recagents.settings import DEFAULT_CONFIG_DIR, PROJECT_ROOT, Settings

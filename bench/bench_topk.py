@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recagents.recommender.service import Recommender
+from recagents.recommender.inference import Recommender
 from recagents.recommender.train import checkpoint_path, train_bpr
 from recagents.settings import Settings, get_settings
 

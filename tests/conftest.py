@@ -50,7 +50,7 @@ from recagents.errors import NotBuiltError, RecagentsError
 from recagents.llm.capabilities import Capabilities
 from recagents.llm.factory import LLMHandle
 from recagents.llm.weights import ensure_local_weights
-from recagents.recommender.service import Recommender
+from recagents.recommender.inference import Recommender
 from recagents.recommender.swing import SwingIndex
 from recagents.recommender.train import train_bpr
 from recagents.services import ServiceContext

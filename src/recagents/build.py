@@ -246,13 +246,13 @@ def run_setup(
 
     def graph_text():
         from recagents.recommender.graph_text import GraphTextConfig
-        from recagents.services.context import ServiceContext
+        from recagents.resources import open_services
         from recagents.services.graph_text import build_graph_text
 
         config = GraphTextConfig.load(settings)
         built, details = False, []
         for view in config.setup_views:
-            ctx = ServiceContext.from_settings(settings, holdout=view)
+            ctx = open_services(settings, holdout=view)
             try:
                 done, detail = build_graph_text(ctx, config, force=force)
             finally:

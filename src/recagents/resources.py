@@ -1,11 +1,13 @@
-"""What the host process opens once and shares: services, one LLM handle, the checkpointer and
-the assistants built on them.
+"""The composition root: the one place that decides how the process's parts are opened.
 
-``AppResources.open(settings)`` opens everything from settings (the LLM lazily: a REST call with
-``llm=false`` or a catalogue page never waits for the local server to load); tests build one
-from their fixtures with ``AppResources(settings, services, llm=...)``. ``current_resources()``
-is how the Chainlit handlers (a module Chainlit imports, not a FastAPI route) reach the one the
-lifespan opened.
+``AppResources.open(settings)`` opens the built stores (read-only) and, on first use, the LLM
+handle (a REST call with ``llm=false`` or a catalogue page never waits for the local server to
+load), the checkpointer, the demonstrations bank and the assistants built on them, and closes
+what it opened. The CLI (``ask``, ``recommend``, ``eval``), the host (API + chat), the
+evaluation and LangGraph Studio (``langgraph.json``) all take their parts from here;
+``open_services`` is the one way to open the stores under a history view. Tests build one from
+their fixtures with the constructor: ``AppResources(settings, services, llm=...)``. The host
+hands them to the API (``app.state``) and to the chat (``web.chat.binding``).
 """
 
 from __future__ import annotations
@@ -13,28 +15,47 @@ from __future__ import annotations
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from recagents.errors import BackendUnavailableError
-from recagents.services.context import ServiceContext
+from recagents.services.context import ServiceContext, ServiceOptions
 from recagents.settings import Settings
+from recagents.vocabulary import Holdout, Mode, RecommendVia, recommend_via_of
 
-_CURRENT: AppResources | None = None
+if TYPE_CHECKING:  # the parts load on first use: importing this module starts nothing
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.graph.state import CompiledStateGraph
+
+    from recagents.agents.config import AgentsConfig
+    from recagents.agents.state import ARAGContext
+    from recagents.assistant.plan_mode.demos import DemoBank
+    from recagents.assistant.run import Assistant
+    from recagents.llm.factory import LLMHandle
 
 
-def current_resources() -> AppResources:
-    """The resources the running host opened (the lifespan sets them)."""
-    if _CURRENT is None:
-        raise BackendUnavailableError(
-            "the recagents host has not started its resources: run `python app_main.py` "
-            "(or `recagents serve`), not the module on its own"
-        )
-    return _CURRENT
+def open_services(
+    settings: Settings,
+    *,
+    holdout: Holdout | None = None,
+    options: ServiceOptions | None = None,
+) -> ServiceContext:
+    """The built stores, read-only, under the ``holdout`` view (None: the settings'); the
+    recommender, vectors, Swing and the graph-text collection open on first use."""
+    from recagents.stores.metadata import MetadataStore
+
+    return ServiceContext(
+        settings=settings,
+        store=MetadataStore.open(settings),
+        options=options or ServiceOptions(),
+        holdout=holdout or settings.holdout,
+    )
 
 
-def set_current_resources(resources: AppResources | None) -> None:
-    global _CURRENT
-    _CURRENT = resources
+def load_demos(settings: Settings) -> DemoBank:
+    """The planner's demonstrations bank, embedded with the configured embedding model."""
+    from recagents.assistant.plan_mode.demos import DemoBank
+    from recagents.stores.embeddings import Embedder
+
+    return DemoBank.load(Embedder(threads=settings.torch_threads))
 
 
 @dataclass
@@ -43,17 +64,17 @@ class AppResources:
 
     settings: Settings
     services: ServiceContext
-    llm: Any = None  # recagents.llm.LLMHandle; None → built on first use by ``get_llm``
-    checkpointer: Any = None  # a LangGraph saver; None → opened on first use
-    provider: str | None = None
+    llm: LLMHandle | None = None  # None → built on first use by ``get_llm``
+    checkpointer: BaseCheckpointSaver | None = None  # None → opened on first use
+    provider: str | None = None  # an LLM provider (``vocabulary.LLMProvider``); None: settings
     model: str | None = None
-    mode: str | None = None  # the assistant's default mode (None: from config / the model)
-    engine: str | None = None  # the assistant's recommend engine (None: from config)
-    demos: Any = None  # recagents.assistant.plan_mode.demos.DemoBank; None → loaded on first use
+    mode: Mode | None = None  # the assistant's default mode (None: from config / the model)
+    recommend_via: RecommendVia | None = None  # the assistant's default path (None: config)
+    demos: DemoBank | None = None  # None → loaded on first use
     _stack: ExitStack = field(default_factory=ExitStack, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _llms: dict[str | None, Any] = field(default_factory=dict, repr=False)
-    _assistants: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    _llms: dict[str | None, LLMHandle] = field(default_factory=dict, repr=False)
+    _assistants: dict[tuple, Assistant] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(
@@ -62,16 +83,35 @@ class AppResources:
         *,
         provider: str | None = None,
         model: str | None = None,
-        mode: str | None = None,
-        engine: str | None = None,
+        mode: Mode | None = None,
+        recommend_via: str | None = None,
+        holdout: Holdout | None = None,
+        options: ServiceOptions | None = None,
+        checkpointer: BaseCheckpointSaver | None = None,
+        demos: DemoBank | None = None,
     ) -> AppResources:
-        """Open the built stores (read-only); the LLM and the assistant start on first use."""
-        services = ServiceContext.from_settings(settings)
+        """Open the built stores (read-only) under ``holdout``; the LLM, the checkpointer (a
+        given one is used as it is, not closed) and the assistants start on first use.
+        ``recommend_via`` also takes the former names (arag, bpr)."""
+        services = open_services(settings, holdout=holdout, options=options)
         resources = cls(
-            settings, services, provider=provider, model=model, mode=mode, engine=engine
+            settings,
+            services,
+            provider=provider,
+            model=model,
+            mode=mode,
+            recommend_via=recommend_via_of(recommend_via),
+            checkpointer=checkpointer,
+            demos=demos,
         )
         resources._stack.callback(services.close)
         return resources
+
+    def __enter__(self) -> AppResources:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop the LLM servers this object started, close the checkpointer and the stores."""
@@ -81,7 +121,7 @@ class AppResources:
             self._stack.close()
 
     # --- the LLM ----------------------------------------------------------------------------
-    def get_llm(self, model: str | None = None) -> Any:
+    def get_llm(self, model: str | None = None) -> LLMHandle:
         """The LLM handle for ``model`` (None: the configured one), started once and shared.
 
         Raises ``BackendUnavailableError`` (with the reason) when the backend cannot start.
@@ -121,7 +161,8 @@ class AppResources:
         return info
 
     # --- the assistant ----------------------------------------------------------------------
-    def get_checkpointer(self) -> Any:
+    def get_checkpointer(self) -> BaseCheckpointSaver:
+        """The conversations' checkpointer in the configured database (opened once)."""
         with self._lock:
             if self.checkpointer is None:
                 from recagents.stores.checkpoints import open_checkpointer
@@ -131,31 +172,30 @@ class AppResources:
                 )
             return self.checkpointer
 
-    def get_demos(self) -> Any:
+    def get_demos(self) -> DemoBank:
         with self._lock:
             if self.demos is None:
-                from recagents.assistant.plan_mode.demos import DemoBank
-                from recagents.stores.embeddings import Embedder
-
-                self.demos = DemoBank.load(Embedder(threads=self.settings.torch_threads))
+                self.demos = load_demos(self.settings)
             return self.demos
 
     def assistant(
         self,
         *,
-        mode: str | None = None,
+        mode: Mode | None = None,
         model: str | None = None,
-        engine: str | None = None,
+        recommend_via: str | None = None,
         k: int | None = None,
         alpha: float | None = None,
-    ) -> Any:
-        """The assistant for (mode, model, engine, default k, graph-text alpha), built once; all
-        share one checkpointer, so a thread continues whichever of them answers next."""
+    ) -> Assistant:
+        """The assistant for (mode, model, recommendation path, default k, graph-text alpha),
+        built once; all share one checkpointer, so a thread continues whichever of them answers
+        next. ``recommend_via`` also takes the former names (arag, bpr)."""
         from recagents.assistant import Assistant
         from recagents.assistant.config import AssistantConfig
 
-        mode, engine = mode or self.mode, engine or self.engine
-        key = (mode, model, engine, k, alpha)
+        mode = mode or self.mode
+        via = recommend_via_of(recommend_via) or self.recommend_via
+        key = (mode, model, via, k, alpha)
         with self._lock:
             built = self._assistants.get(key)
             if built is None:
@@ -164,10 +204,59 @@ class AppResources:
                     self.get_llm(model),
                     checkpointer=self.get_checkpointer(),
                     config=AssistantConfig.load(
-                        self.settings, recommend_engine=engine, default_k=k, recommend_alpha=alpha
+                        self.settings, recommend_via=via, default_k=k, recommend_alpha=alpha
                     ),
-                    mode=mode,  # type: ignore[arg-type]
+                    mode=mode,
                     demos=self.get_demos(),
                 )
                 self._assistants[key] = built
             return built
+
+    # --- the ARAG agents --------------------------------------------------------------------
+    def arag_context(self, *, llm: bool = True, config: AgentsConfig | None = None) -> ARAGContext:
+        """What an ARAG run reads: the services, the configured LLM (``llm=False``: retrieval
+        only, nothing started) and ``agents.yaml`` (or ``config``)."""
+        from recagents.agents.config import AgentsConfig
+        from recagents.agents.state import ARAGContext
+
+        return ARAGContext(
+            self.services,
+            self.get_llm() if llm else None,
+            config or AgentsConfig.load(self.settings),
+        )
+
+
+# --- LangGraph Studio (langgraph.json) ----------------------------------------------------------
+_STUDIO: list[AppResources] = []
+
+
+def _studio_resources() -> AppResources:
+    """The resources LangGraph Studio's runs share, opened from the settings on the first run."""
+    if not _STUDIO:
+        from recagents.settings import get_settings
+
+        _STUDIO.append(AppResources.open(get_settings()))
+    return _STUDIO[0]
+
+
+def _with_context(graph: CompiledStateGraph, context: object) -> CompiledStateGraph:
+    """``graph`` with ``context`` as the run context of every run that brings none."""
+    from langgraph._internal._constants import CONFIG_KEY_RUNTIME
+    from langgraph.runtime import Runtime
+
+    return graph.with_config({"configurable": {CONFIG_KEY_RUNTIME: Runtime(context=context)}})
+
+
+def studio_arag_graph(config: Any = None) -> CompiledStateGraph:
+    """Studio's ARAG graph (a graph factory): each run gets the context opened here."""
+    from recagents.agents.graph import graph
+
+    return _with_context(graph, _studio_resources().arag_context())
+
+
+def studio_assistant_graph(config: Any = None) -> CompiledStateGraph:
+    """Studio's assistant graph (a graph factory): each run gets the default assistant's
+    context (the configured LLM, mode and recommendation path)."""
+    from recagents.assistant.graph import graph
+
+    return _with_context(graph, _studio_resources().assistant().context)

@@ -14,11 +14,15 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recagents.vocabulary import DEFAULT_LOCAL_MODEL, Holdout, LLMProvider, LocalModelName
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 MAX_K = 100
 """The largest k any top-k, search or popularity request may ask for (one bound, everywhere)."""
 DEFAULT_CONFIG_DIR = PACKAGE_DIR / "configs"
-"""The YAML defaults shipped inside the package (found the same way in a non-editable install)."""
+"""The YAML defaults: the repository's top-level ``configs/``, the one copy. In a checkout
+``src/recagents/configs`` is a symlink to it; a built wheel holds the files themselves under
+``recagents/configs/`` (setuptools follows the link), so this one path serves both."""
 
 
 def _project_root() -> Path:
@@ -135,7 +139,7 @@ class Settings(BaseSettings):
         "vectors with the hard filters as payload filters; factorised engines only: BPR, "
         "LightGCN, TwoTower).",
     )
-    holdout: Literal["none", "valid", "test"] = Field(
+    holdout: Holdout = Field(
         default="none",
         description="History view: none (the product: every rating is history); test (the "
         "RecBole test split is hidden from everything: evaluation); valid (valid + test hidden: "
@@ -143,7 +147,7 @@ class Settings(BaseSettings):
     )
 
     # --- LLM (see recagents.llm) -------------------------------------------------------
-    llm_provider: Literal["auto", "openai", "ollama", "openai-compatible", "local"] = Field(
+    llm_provider: LLMProvider = Field(
         default="auto",
         description="auto: an explicit choice wins, then OpenAI if a key is present, else local.",
     )
@@ -166,8 +170,8 @@ class Settings(BaseSettings):
         default="http://localhost:11434", description="Ollama server URL (--self_host)."
     )
     ollama_model: str = Field(default="qwen2.5:7b", description="Ollama model name.")
-    local_model: Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"] = Field(
-        default="qwen2.5-coder-1.5b", description="Embedded local model (tests use the 0.5B)."
+    local_model: LocalModelName = Field(
+        default=DEFAULT_LOCAL_MODEL, description="Embedded local model (tests use the 0.5B)."
     )
     local_model_path: Path | None = Field(
         default=None,

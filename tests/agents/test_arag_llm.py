@@ -18,21 +18,21 @@ MAX_GENERATED = 300
 
 
 def check(result, k: int = K, services=None, catalog=None) -> list[int]:
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert len(ids) == k == len(set(ids))
     assert set(ids) <= set(result.candidates)
-    assert all(i["explanation"].strip() for i in result.items)
-    assert result.usage["llm_rounds"] <= 4
-    assert result.usage["tokens_out"] <= MAX_GENERATED, result.usage
+    assert all(i.explanation.strip() for i in result.items)
+    assert result.usage.llm_rounds <= 4
+    assert result.usage.tokens_out <= MAX_GENERATED, result.usage
     if services is not None:
         by_id = {c["item_id"]: c for c in catalog}
         history = [h["item_id"] for h in result.blackboard["history"] or []]
         known = set(result.candidates) | set(history)
         for item in result.items:
-            fact = Fact(item_id=item["id"], title=item["title"], year=item["year"],
-                        genres=item["genres"], liked=None, shared=[])  # fmt: skip
+            fact = Fact(item_id=item.id, title=item.title, year=item.year,
+                        genres=item.genres, liked=None, shared=[])  # fmt: skip
             why = check_explanation(
-                item["explanation"],
+                item.explanation,
                 fact,
                 index=services.title_index,
                 allowed_ids=known,
@@ -61,7 +61,7 @@ def test_known_user_with_hard_filters(
     assert all(0 <= v["score"] <= 1 for v in verdicts)
     assert all(abs(sum(v["probs"].values()) - 1) < 1e-3 for v in verdicts)
     assert result.blackboard["scoring"]["generated_tokens"] == len(result.candidates)
-    assert result.usage["tokens_in"] > 0 and result.usage["tokens_out"] > 0
+    assert result.usage.tokens_in > 0 and result.usage.tokens_out > 0
 
 
 def test_horror_for_user_3_is_horror_unseen_and_explained_truly(

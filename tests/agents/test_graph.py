@@ -42,13 +42,13 @@ def test_scored_path_fuses_scores_and_checks_explanations(agent_services, script
     handle = scripted()
     req = RecRequest(user_id=23, k=K, query="a light comedy")
     result = recommend_with_agents(agent_services, req, handle)
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert len(ids) == K == len(set(ids)) and set(ids) <= set(result.candidates)
     assert not set(ids) & seen(ratings_df, 23) and not result.fallback
     bb = result.blackboard
     # one scoring prompt per candidate (one token each), one profile call, one explanation call
     assert bb["scoring"]["prompts"] == len(result.candidates)
-    assert result.usage["llm_calls"] == len(result.candidates) + 2
+    assert result.usage.llm_calls == len(result.candidates) + 2
     for v in bb["verdicts"]:
         assert v["judged"] and 0 <= v["score"] <= 1
         assert abs(sum(v["probs"].values()) - 1) < 1e-3 and min(v["probs"].values()) >= 0
@@ -62,7 +62,7 @@ def test_scored_path_fuses_scores_and_checks_explanations(agent_services, script
     by_score = sorted(bb["verdicts"], key=lambda v: -v["score"])
     assert ranking["llm_order"][0] in {v["item_id"] for v in by_score[:1]} | set(bb["accepted"])
     assert bb["explanations"] == {"written": K, "replaced": []}
-    assert all(i["explanation"] == SCRIPTED_REASON for i in result.items)
+    assert all(i.explanation == SCRIPTED_REASON for i in result.items)
     assert not any("TASK (Context Summary)" in str(t) for t in handle.chat_model.calls)
 
 
@@ -71,7 +71,7 @@ def test_fusion_weight_zero_is_the_engine_order_whatever_the_scores(agent_servic
     req = RecRequest(user_id=23, k=K)
     result = recommend_with_agents(agent_services, req, scripted(), config=engine_only)
     no_llm = recommend_with_agents(agent_services, req, None)
-    assert [i["id"] for i in result.items] == [i["id"] for i in no_llm.items]
+    assert [i.id for i in result.items] == [i.id for i in no_llm.items]
     assert not result.fallback
 
 
@@ -83,7 +83,7 @@ def test_without_nli_the_fusion_ranker_explains_the_engine_order(agent_services,
     handle = scripted()
     result = recommend_with_agents(agent_services, req, handle, config=no_nli)
     no_llm = recommend_with_agents(agent_services, req, None)
-    assert [i["id"] for i in result.items] == [i["id"] for i in no_llm.items]
+    assert [i.id for i in result.items] == [i.id for i in no_llm.items]
     assert not result.fallback and result.blackboard["explanations"]["written"] == K
     assert not any("TASK (NLI)" in str(t) for t in handle.chat_model.calls)
 
@@ -96,9 +96,9 @@ def test_a_false_explanation_is_replaced_and_counted(agent_services, scripted, c
     report = result.blackboard["explanations"]
     assert report["written"] == K and len(report["replaced"]) == 1
     first = result.items[0]
-    assert report["replaced"][0]["item_id"] == first["id"] and first["explanation"] != lie
-    genres = {c["item_id"]: c["genres"] for c in catalog}[first["id"]]
-    assert "horror" not in first["explanation"].lower() or "Horror" in genres
+    assert report["replaced"][0]["item_id"] == first.id and first.explanation != lie
+    genres = {c["item_id"]: c["genres"] for c in catalog}[first.id]
+    assert "horror" not in first.explanation.lower() or "Horror" in genres
 
 
 def test_profiles_are_cached_per_user_block(agent_services, scripted):
@@ -118,14 +118,14 @@ def test_generated_path_end_to_end_with_fill_and_fusion(agent_services, scripted
     handle = scripted(ranker_drop=1)  # the model returns k-1 items (and one duplicate)
     req = RecRequest(user_id=23, k=K, query="a light comedy, please")  # a profile not cached
     result = recommend_with_agents(agent_services, req, handle, config=GENERATED)
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert len(ids) == K == len(set(ids))
     assert set(ids) <= set(result.candidates)
     assert not set(ids) & seen(ratings_df, 23)
-    assert all(i["explanation"].strip() for i in result.items)
-    assert sum(i["filled"] for i in result.items) >= 1  # the missing one was filled and flagged
-    assert not result.fallback and result.usage["llm_rounds"] <= 4
-    assert result.usage["llm_calls"] == 6  # UU, NLI (3 chunks of 10), CS, IR
+    assert all(i.explanation.strip() for i in result.items)
+    assert sum(i.filled for i in result.items) >= 1  # the missing one was filled and flagged
+    assert not result.fallback and result.usage.llm_rounds <= 4
+    assert result.usage.llm_calls == 6  # UU, NLI (3 chunks of 10), CS, IR
     bb = result.blackboard
     assert bb["profile"]["likes"] and bb["summary"]
     assert [v["item_id"] for v in bb["verdicts"]] == result.candidates
@@ -137,8 +137,8 @@ def test_filters_are_hard(agent_services, scripted, catalog):
     result = recommend_with_agents(
         agent_services, RecRequest(user_id=405, k=K, filters=filters), scripted()
     )
-    for item in result.items + [{"id": i} for i in result.candidates]:
-        c = by_id[item["id"]]
+    for item_id in [i.id for i in result.items] + result.candidates:
+        c = by_id[item_id]
         assert "Comedy" in c["genres"] and c["year"] < 1990
 
 
@@ -151,7 +151,7 @@ def test_candidate_ids_are_a_hard_filter_too(agent_services, scripted, ratings_d
 
     allowed = set(filter_items(agent_services, filters, given).item_ids)
     assert result.candidates and set(result.candidates) <= allowed < set(given)
-    assert {i["id"] for i in result.items} <= allowed
+    assert {i.id for i in result.items} <= allowed
 
 
 def test_ranker_repair_and_reflection_bound(agent_services, scripted):
@@ -160,7 +160,7 @@ def test_ranker_repair_and_reflection_bound(agent_services, scripted):
     result = recommend_with_agents(agent_services, RecRequest(user_id=7, k=K), handle, config=cfg)
     assert result.blackboard["ranking"].get("method") != "fusion"
     assert result.blackboard["reflection"] is not None  # low confidence → one reflection
-    assert result.usage["llm_rounds"] <= 5
+    assert result.usage.llm_rounds <= 5
     tasks = handle.chat_model.calls
     assert sum("TASK (Item Ranker)" in t for t in tasks) == 2  # the ranker, then the reflection
     assert any("invalid" in t for t in tasks)  # the non-candidate id was repaired
@@ -178,7 +178,7 @@ def test_cold_start_text_and_history(agent_services, scripted):
     result = recommend_with_agents(agent_services, req, scripted())
     assert result.retrieval["cold_start"]
     assert result.retrieval["dropped_history"] == ["not-an-item", 999999, "٥٠"]
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert len(ids) == K and not {50, 181} & set(ids)
     text_only = recommend_with_agents(agent_services, RecRequest(text="a detective", k=K), None)
     assert text_only.retrieval["cold_start"] and len(text_only.items) == K
@@ -206,9 +206,9 @@ def test_unreachable_llm_gives_the_flagged_retrieval_order(agent_services, ratin
     result = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), dead)
     assert result.fallback and result.errors
     no_llm = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), None)
-    assert [i["id"] for i in result.items] == [i["id"] for i in no_llm.items]
-    assert all(i["explanation"] and i["filled"] for i in result.items)
-    assert not {i["id"] for i in result.items} & seen(ratings_df, 23)
+    assert [i.id for i in result.items] == [i.id for i in no_llm.items]
+    assert all(i.explanation and i.filled for i in result.items)
+    assert not {i.id for i in result.items} & seen(ratings_df, 23)
 
 
 def test_a_model_that_answers_garbage_gives_the_flagged_engine_order(agent_services, scripted_llm):
@@ -216,8 +216,8 @@ def test_a_model_that_answers_garbage_gives_the_flagged_engine_order(agent_servi
     result = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), handle)
     no_llm = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), None)
     assert result.fallback and any("nli" in e for e in result.errors)
-    assert [i["id"] for i in result.items] == [i["id"] for i in no_llm.items]
-    assert len(result.items) == K and all(i["explanation"] for i in result.items)
+    assert [i.id for i in result.items] == [i.id for i in no_llm.items]
+    assert len(result.items) == K and all(i.explanation for i in result.items)
 
 
 def test_bad_input(agent_services):

@@ -65,7 +65,7 @@ def make_assistant(agent_services):
     """make_assistant(llm, mode="plan", checkpointer=None, **config) over the test stores."""
 
     def make(llm, mode="plan", checkpointer=None, demos=None, **config) -> Assistant:
-        config.setdefault("recommend_engine", "bpr")
+        config.setdefault("recommend_via", "engine")
         # scripted plan-mode tests script the free-form planner; a real model gets the default
         config.setdefault(
             "planner", "free" if llm is not None and llm.model == "scripted" else "compiled"

@@ -53,14 +53,14 @@ def test_plan_runs_in_order_with_references_and_grounds_the_answer(
 
     assert [c["name"] for c in result.tool_calls] == ["filter_items", "recommend_items"]
     assert result.tool_calls[1]["args"]["items"].startswith("C")  # "$1" became step 1's handle
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert len(ids) == 3 and not set(ids) & seen(ratings_df, 17)
     details = agent_services.store.item_details(ids, ("genres", "year"))
     assert all("Comedy" in d["genres"] and d["year"] < 1990 for d in details)
     assert "Inception" not in result.answer and any("Inception" in r for r in result.removed)
-    assert all(i["title"] in result.answer for i in result.items)
+    assert all(i.title in result.answer for i in result.items)
     assert result.answer.endswith(OFFER)
-    assert result.usage["llm_calls"] == 2
+    assert result.usage.llm_calls == 2
 
 
 def test_answer_items_must_come_from_the_results(make_assistant, scripted_llm):
@@ -93,7 +93,7 @@ def test_a_failed_step_gets_one_replan(make_assistant, scripted_llm):
     plans = [text for task, text in prompts if task == "plan"]
     assert len(plans) == 2 and "martians" in plans[1] and "failed at step 1" in plans[1]
     assert [(r["attempt"], r["status"]) for r in result.trace] == [(1, "failure"), (2, "success")]
-    assert len(result.items) == 0 or all(i["title"] for i in result.items)
+    assert len(result.items) == 0 or all(i.title for i in result.items)
 
 
 def test_unknown_user_is_not_replanned_and_nothing_is_invented(make_assistant, scripted_llm):
@@ -178,8 +178,8 @@ def test_tools_mode_loop_with_a_scripted_tool_caller(make_assistant, scripted_ll
     assert assistant.mode == "tools"
     result = assistant.ask("Two comedies for user 17, please")
     assert [c["name"] for c in result.tool_calls] == ["filter_items", "recommend_items"]
-    assert len(result.items) == 1 and result.items[0]["title"] in result.answer
-    assert not {i["id"] for i in result.items} & seen(ratings_df, 17)
+    assert len(result.items) == 1 and result.items[0].title in result.answer
+    assert not {i.id for i in result.items} & seen(ratings_df, 17)
     assert "Inception" not in result.answer
 
 
@@ -199,24 +199,29 @@ def test_memory_survives_a_rebuild(make_assistant, scripted_llm, tmp_path):
         history = assistant.history("t-1")
     plan_prompt = prompts[0][1]
     assert "filter_items" in plan_prompt and "recommend_items" in plan_prompt  # previous trace
-    assert all(str(i["id"]) in plan_prompt for i in turn1.items)  # the last recommendation
+    assert all(str(i.id) in plan_prompt for i in turn1.items)  # the last recommendation
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
-    assert turn2.tool_calls == [] and {i["id"] for i in turn2.items} <= {
-        i["id"] for i in turn1.items
-    }
+    assert turn2.tool_calls == [] and {i.id for i in turn2.items} <= {i.id for i in turn1.items}
 
 
 def test_cli_ask_prints_the_json_contract(monkeypatch, make_assistant, scripted_llm):
-    from contextlib import contextmanager
-
-    from recagents.assistant import Assistant
     from recagents.cli.main import app
+    from recagents.resources import AppResources
 
-    @contextmanager
-    def fake_open(settings, **kwargs):
-        yield make_assistant(scripted_llm(plan_mode_reply([COMEDIES_BEFORE_1990])))
+    asked: list[dict] = []
 
-    monkeypatch.setattr(Assistant, "open", fake_open)
+    class FakeResources:  # the composition root, opening nothing
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def assistant(self, **kwargs):
+            asked.append(kwargs)
+            return make_assistant(scripted_llm(plan_mode_reply([COMEDIES_BEFORE_1990])))
+
+    monkeypatch.setattr(AppResources, "open", classmethod(lambda cls, s, **kw: FakeResources()))
     out = CliRunner().invoke(
         app, ["ask", "Recommend 3 comedies from before 1990 to user 17", "--json"]
     )
@@ -227,6 +232,12 @@ def test_cli_ask_prints_the_json_contract(monkeypatch, make_assistant, scripted_
     assert [c["name"] for c in payload["tool_calls"]] == ["filter_items", "recommend_items"]
     bad = CliRunner().invoke(app, ["ask", "hi", "--mode", "fast"])
     assert bad.exit_code != 0 and "--mode must be tools or plan" in str(bad.exception)
+    # the recommendation path: --via, and --engine's former values as deprecated aliases
+    for flags, via in ((["--via", "engine"], "engine"), (["--engine", "arag"], "agents")):
+        assert CliRunner().invoke(app, ["ask", "hi", *flags, "--json"]).exit_code == 0
+        assert asked[-1]["recommend_via"] == via
+    bad = CliRunner().invoke(app, ["ask", "hi", "--via", "bpr2"])
+    assert bad.exit_code != 0 and "agents or engine" in str(bad.exception)
 
 
 def test_an_untooled_answer_about_an_unknown_id_is_planned_again(make_assistant, scripted_llm):

@@ -37,7 +37,7 @@ def returned_ids(assistant, thread_id: str) -> set[int]:
 
 def assert_nothing_invented(result, assistant, titles: dict[int, str]) -> None:
     allowed = returned_ids(assistant, result.thread_id)
-    assert {i["id"] for i in result.items} <= allowed
+    assert {i.id for i in result.items} <= allowed
     named = TitleIndex(titles).mentions(result.answer)
     assert all(ids & allowed for ids in named), (result.answer, result.removed)
 
@@ -50,7 +50,7 @@ def test_constrained_recommendation(real, agent_services, ratings_df):
     )
     names = [c["name"] for c in result.tool_calls]
     assert "recommend_items" in names and "filter_items" in names
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert 1 <= len(ids) <= 5 and not set(ids) & seen(ratings_df, 56)
     for d in agent_services.store.item_details(ids, ("genres", "directors")):
         assert "Drama" in d["genres"] and "Quentin Tarantino" in d["directors"]
@@ -61,7 +61,7 @@ def test_count_is_respected(real, ratings_df, agent_services):
     assistant = real()
     result = assistant.ask("Recommend 7 movies to user 130.", thread_id="seven")
     assert "recommend_items" in [c["name"] for c in result.tool_calls]
-    assert len(result.items) == 7 and not {i["id"] for i in result.items} & seen(ratings_df, 130)
+    assert len(result.items) == 7 and not {i.id for i in result.items} & seen(ratings_df, 130)
     assert_nothing_invented(result, assistant, agent_services.titles)
 
 
@@ -69,7 +69,7 @@ def test_item_and_user_facts(real):
     result = real().ask("Provide actors and storyline of movies 2, 123, and 555.")
     meta = [c for c in result.tool_calls if c["name"] == "item_metadata"]
     assert meta and {2, 123, 555} <= {int(i) for c in meta for i in c["args"]["items"]}
-    assert result.items == [] or {i["id"] for i in result.items} <= {2, 123, 555}
+    assert result.items == [] or {i.id for i in result.items} <= {2, 123, 555}
     result = real().ask("Provide the gender of user 3.")
     calls = [c for c in result.tool_calls if c["name"] == "user_metadata"]
     assert calls and calls[0]["args"]["user_id"] == 3 and "gender" in calls[0]["args"]["fields"]
@@ -78,19 +78,19 @@ def test_item_and_user_facts(real):
 def test_recommendation_through_the_agents(
     make_assistant, local_handle, demo_bank, small_config, agent_services, ratings_df
 ):
-    """engine=arag: the recommend step runs the ARAG graph (small pool: minutes on 2 cores)."""
-    assistant = make_assistant(local_handle, demos=demo_bank, recommend_engine="arag")
+    """recommend_via=agents: the recommend step runs the ARAG graph (small pool: minutes on 2 cores)."""
+    assistant = make_assistant(local_handle, demos=demo_bank, recommend_via="agents")
     assistant.context.agents_config = small_config
     result = assistant.ask("Recommend 3 movies to user 56.", thread_id="arag")
     state = assistant.graph.get_state({"configurable": {"thread_id": "arag"}}).values
     rec = next(r for r in state["trace"] if r["tool"] == "recommend_items")
-    assert rec["status"] == "success" and rec["data"]["engine"] == "arag"
+    assert rec["status"] == "success" and rec["data"]["path"] == "agents"
     picked = rec["data"]["items"]
     assert picked and all(i["why"].strip() for i in picked)  # explained
     ids = [i["item_id"] for i in picked]
     assert len(ids) == 3 and not set(ids) & seen(ratings_df, 56)
-    assert [i["id"] for i in result.items] == ids  # the reply lists the agents' picks in order
-    assert result.usage["llm_calls"] > 2  # the agents' calls are counted in the turn
+    assert [i.id for i in result.items] == ids  # the reply lists the agents' picks in order
+    assert result.usage.llm_calls > 2  # the agents' calls are counted in the turn
 
 
 def test_unknown_user(real, agent_services):
@@ -138,7 +138,7 @@ def test_a_thread_resumes_after_a_rebuild(real, tmp_path, ratings_df):
         history = assistant.history("r")
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
     assert history[1]["content"] == first.answer
-    assert {i["id"] for i in second.items} <= {i["id"] for i in first.items}
+    assert {i.id for i in second.items} <= {i.id for i in first.items}
     users = {c["args"]["user_id"] for c in second.tool_calls if "user_id" in c["args"]}
     assert users <= {56}
 
@@ -152,7 +152,7 @@ def test_horror_for_user_3_is_horror_unseen_and_claims_nothing_false(
 
     assistant = real()
     result = assistant.ask("Recommend 3 horror movies to user 3.", thread_id="horror")
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert len(ids) == 3 and not set(ids) & seen(ratings_df, 3)
     rows = agent_services.store.item_details(ids, ("genres", "year"))
     assert all("Horror" in d["genres"] for d in rows)

@@ -375,7 +375,7 @@ def test_a_forgotten_genre_is_restored_and_verified(make_assistant, scripted_llm
     asked: list = []
     llm = scripted_llm(form_reply({"intent": "recommend", "user_id": 3, "k": 3}, asked))
     result = make_assistant(llm, planner="compiled").ask("Recommend 3 horror movies to user 3.")
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert len(ids) == 3 and not set(ids) & set(ratings_df.loc[ratings_df.user_id == 3, "item_id"])
     for d in agent_services.store.item_details(ids, ("genres",)):
         assert "Horror" in d["genres"]
@@ -438,7 +438,7 @@ def test_tools_mode_list_breaking_the_request_is_rerun_and_answered_from_data(
     )
     assistant = make_assistant(llm, mode="tools", planner="compiled")
     result = assistant.ask("Recommend 3 horror movies to user 3.")
-    ids = [i["id"] for i in result.items]
+    ids = [i.id for i in result.items]
     assert asked[0] == "form" and result.constraints["enforced"], result.constraints
     assert len(ids) == 3 and not set(ids) & set(ratings_df.loc[ratings_df.user_id == 3, "item_id"])
     for d in agent_services.store.item_details(ids, ("genres",)):

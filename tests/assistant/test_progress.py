@@ -30,7 +30,7 @@ def both(plan_reply, agents_reply):
 def test_events_show_each_tool_and_agent_then_the_result(make_assistant, scripted_llm, ratings_df):
     answer = {"text": "Two comedies for user 17.", "item_ids": []}
     llm = scripted_llm(both(plan_mode_reply([PLAN], [answer]), arag_reply()))
-    assistant = make_assistant(llm, recommend_engine="arag", arag_pool_size=6)
+    assistant = make_assistant(llm, recommend_via="agents", arag_pool_size=6)
     events = list(assistant.events("Recommend 2 comedies to user 17", "progress-1"))
 
     kinds = [k for k, _ in events]
@@ -52,7 +52,7 @@ def test_events_show_each_tool_and_agent_then_the_result(make_assistant, scripte
 
     result = events[-1][1]
     recommended = [i["item_id"] for i in progress[-1]["data"]["items"]]
-    assert [i["id"] for i in result.items] == recommended
+    assert [i.id for i in result.items] == recommended
     assert not set(recommended) & set(ratings_df.loc[ratings_df.user_id == 17, "item_id"])
     streamed = "".join(t for k, (node, t) in ((k, p) for k, p in events if k == "token")
                        if node == "answer")  # fmt: skip
@@ -95,7 +95,7 @@ def test_concurrent_conversations_keep_their_own_candidate_sets(
             for n, (question, genre) in enumerate(asks)
         ]
         for genre, future in futures:
-            ids = [i["id"] for i in future.result(timeout=120).items]
+            ids = [i.id for i in future.result(timeout=120).items]
             assert len(ids) == 3
             details = agent_services.store.item_details(ids, ("genres",))
             assert all(genre in d["genres"] for d in details)

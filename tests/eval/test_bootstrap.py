@@ -10,7 +10,8 @@ import pytest
 from recagents.errors import InvalidArgumentError
 from recagents.eval.bootstrap import mean_ci, paired_diff, resample_indices
 from recagents.eval.metrics import hit_at_k, mrr_at_k, ndcg_at_k, recall_at_k
-from recagents.eval.ranking import fused_order, sample_users
+from recagents.eval.orders import fused_order
+from recagents.eval.ranking_run import sample_users
 from recagents.eval.scoring import user_metrics
 
 

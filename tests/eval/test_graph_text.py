@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from recagents.eval.graph_text import ALPHA_GRID, COLD_ROWS, LAYERS_GRID
-from recagents.eval.ranking import RankingOptions, run_ranking
+from recagents.eval.ranking import run_ranking
+from recagents.eval.ranking_run import RankingOptions
 from recagents.eval.report import markdown
 from recagents.services import ServiceContext
 from recagents.stores.metadata import MetadataStore, make_engine

@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 from recagents.agents import RecRequest, recommend_with_agents
 from recagents.agents.config import AgentsConfig, tuned_config_path
 from recagents.cli import eval as cli_eval
-from recagents.eval import ranking as rk
-from recagents.eval.ranking import RankingOptions, bpr_check, run_ranking, view_context
+from recagents.eval import arag_runs
+from recagents.eval.baselines import bpr_check
+from recagents.eval.ranking import run_ranking
+from recagents.eval.ranking_run import RankingOptions, view_context
 from recagents.eval.report import write_report
 from recagents.recommender.split import Split
 from recagents.recommender.train import split_path
@@ -154,7 +156,7 @@ def test_ablation_switches(services, scripted):
     no_cs = recommend_with_agents(ctx, req, handle, config=config.ablated(context_summary=False))
     assert not any("TASK (Context Summary)" in c for c in handle.chat_model.calls)
     assert "NLI verdicts" in no_cs.blackboard["summary"]  # the ranker reads the evidence itself
-    assert no_cs.usage["llm_rounds"] == 2 and not no_cs.fallback
+    assert no_cs.usage.llm_rounds == 2 and not no_cs.fallback
     assert config.nli.enabled and config.context_summary.enabled  # the original is untouched
 
 
@@ -219,13 +221,13 @@ def test_tuning_uses_the_valid_view_and_writes_the_weight(
     services, scripted, eval_settings, monkeypatch
 ):
     seen: list[tuple[str, int]] = []
-    original = rk.arag_once
+    original = arag_runs.arag_once
 
     def spy(ctx, llm, cache, config, user, k):
         seen.append((ctx.holdout, user))
         return original(ctx, llm, cache, config, user, k)
 
-    monkeypatch.setattr(rk, "arag_once", spy)
+    monkeypatch.setattr(arag_runs, "arag_once", spy)
     options = RankingOptions(users=2, seed=3, k=3, resamples=50, tune=True, ablations=False,
                              progress=False, grid=(0.0, 0.5, 1.0))  # fmt: skip
     report = run_ranking(services, options, llm=scripted(), config=tiny_config())
@@ -244,7 +246,7 @@ def test_tuning_uses_the_valid_view_and_writes_the_weight(
 
 def test_an_interrupted_run_scores_the_users_done(services, scripted, monkeypatch):
     """Ctrl-C during the LLM part: the users every variant finished are scored, the rest not."""
-    original, calls = rk.arag_once, []
+    original, calls = arag_runs.arag_once, []
 
     def interrupt_third_user(ctx, llm, cache, config, user, k):
         calls.append(user)
@@ -252,7 +254,7 @@ def test_an_interrupted_run_scores_the_users_done(services, scripted, monkeypatc
             raise KeyboardInterrupt
         return original(ctx, llm, cache, config, user, k)
 
-    monkeypatch.setattr(rk, "arag_once", interrupt_third_user)
+    monkeypatch.setattr(arag_runs, "arag_once", interrupt_third_user)
     options = RankingOptions(users=4, seed=5, k=3, resamples=50, progress=False)
     report = run_ranking(services, options, llm=scripted(), config=tiny_config())
     done = list(dict.fromkeys(calls))[:2]

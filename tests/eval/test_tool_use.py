@@ -157,7 +157,7 @@ def opener(agent_services, scripted_llm, cases):
             agent_services,
             scripted_llm(reply),
             checkpointer=InMemorySaver(),
-            config=AssistantConfig(recommend_engine="bpr"),
+            config=AssistantConfig(recommend_via="engine"),
             mode="plan",
         )
 

@@ -13,7 +13,6 @@ from recagents.llm.factory import make_chat_model
 from recagents.llm.failures import (
     LLMConfigError,
     LLMUnavailableError,
-    acall_with_retries,
     call_with_retries,
     is_transient,
 )
@@ -121,34 +120,8 @@ def test_our_retry_loop_is_bounded_with_backoff(monkeypatch):
     assert len(calls) == 1
 
 
-def test_async_retry_loop_recovers_then_succeeds():
-    import asyncio
-
-    calls, recoveries = [], []
-
-    async def flaky():
-        calls.append(1)
-        if len(calls) < 3:
-            raise ConnectionError("refused")
-        return "ok"
-
-    async def run():
-        return await acall_with_retries(
-            flaky, retries=2, base_delay_s=0.001, before_retry=lambda: recoveries.append(1)
-        )
-
-    assert asyncio.run(run()) == "ok"
-    assert len(calls) == 3 and len(recoveries) == 2
-
-    async def refuse():
-        raise ConnectionError("still refused")
-
-    with pytest.raises(ConnectionError, match="still refused"):
-        asyncio.run(acall_with_retries(refuse, retries=1, base_delay_s=0.001))
-
-
 def test_check_command_reports_failure_as_json(make_settings, monkeypatch, tmp_path):
-    from recagents.llm import cli
+    from recagents.cli import llm as cli
 
     settings = _compat(make_settings, _closed_port_url(), llm_max_retries=0)
     monkeypatch.setattr(cli, "get_settings", lambda: settings)

@@ -94,7 +94,7 @@ def test_plain_chat_and_usage(ollama):
     assert body["options"]["num_ctx"] == settings.ollama_num_ctx
     assert body["options"]["num_predict"] == settings.llm_max_tokens
     usage = handle.usage.usage()
-    assert (usage.calls, usage.input_tokens, usage.output_tokens) == (1, 42, 7)
+    assert (usage.llm_calls, usage.tokens_in, usage.tokens_out) == (1, 42, 7)
 
 
 def test_structured_sends_schema_as_format(ollama):
@@ -106,7 +106,7 @@ def test_structured_sends_schema_as_format(ollama):
     fmt = server.requests[-1][2]["format"]
     assert fmt["$defs"]["Pick"]["properties"]["item_id"]["enum"] == [3, 8, 13]
     assert result.value.picks[0].item_id == 13 and result.attempts == 1
-    assert turn.usage().input_tokens == 42
+    assert turn.usage().tokens_in == 42
 
 
 def test_missing_model_says_ollama_pull(ollama):

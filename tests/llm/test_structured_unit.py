@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -17,7 +16,7 @@ from recagents.llm.accounting import UsageTracker
 from recagents.llm.capabilities import Capabilities
 from recagents.llm.factory import LLMHandle
 from recagents.llm.failures import StructuredOutputError
-from recagents.llm.structured import astructured_call, constrain_ids, structured_call
+from recagents.llm.structured import constrain_ids, structured_call
 
 
 class Pick(BaseModel):
@@ -119,14 +118,14 @@ def test_valid_answer_first_try_sends_schema():
     assert sent["json_schema"]["schema"]["$defs"]["Pick"]["properties"]["item_id"]["enum"] == [5, 7]
     last = handle.chat_model.seen[0][-1]  # small models read the schema too, LAST
     assert last.type == "human" and last.text.startswith("rank") and '"enum":[5,7]' in last.text
-    assert result.usage.calls == 1 and result.usage.input_tokens == 10
+    assert result.usage.llm_calls == 1 and result.usage.tokens_in == 10
 
 
 def test_repair_feeds_the_validation_error_back():
     handle = _handle([BAD_ID, "not json at all", GOOD])
     result = structured_call(handle, constrain_ids(Ranking, [5, 7]), "rank")
     assert result.attempts == 3
-    assert result.usage.calls == 3 and result.usage.rounds == 3
+    assert result.usage.llm_calls == 3 and result.usage.llm_rounds == 3
     second = handle.chat_model.seen[1]
     assert second[-2].type == "ai" and "42" in second[-2].text
     assert second[-1].type == "human" and "picks.0.item_id" in second[-1].text
@@ -141,15 +140,15 @@ def test_gives_up_with_a_clear_error():
     assert len(handle.chat_model.seen) == 2
 
 
-def test_async_twin_and_user_callbacks():
+def test_user_callbacks_see_every_attempt():
     handle = _handle([BAD_ID, GOOD])
     turn = UsageTracker()
-    result = asyncio.run(
-        astructured_call(handle, constrain_ids(Ranking, [5]), "rank", config={"callbacks": [turn]})
+    result = structured_call(
+        handle, constrain_ids(Ranking, [5]), "rank", config={"callbacks": [turn]}
     )
     assert result.attempts == 2
-    assert turn.usage().calls == 2  # the caller's per-turn tracker saw both calls
-    assert handle.usage.usage().calls == 2  # and so did the handle's process-wide one
+    assert turn.usage().llm_calls == 2  # the caller's per-turn tracker saw both calls
+    assert handle.usage.usage().llm_calls == 2  # and so did the handle's process-wide one
 
 
 def test_json_mode_binding():

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from recagents.recommender.service import Recommender
+from recagents.recommender.inference import Recommender
 from recagents.recommender.train import train_bpr
 from recagents.settings import DEFAULT_CONFIG_DIR, Settings
 

@@ -9,7 +9,7 @@ import torch
 
 from recagents.errors import InvalidArgumentError, NotBuiltError
 from recagents.eval.engines import parse_engines, recbole_check, run_engines
-from recagents.recommender.service import Recommender, get_recommender
+from recagents.recommender.inference import Recommender, get_recommender
 from recagents.recommender.split import HistoryView, Split
 from recagents.recommender.train import checkpoint_path, read_metrics, split_path, train_engine
 from recagents.settings import ENGINES, Settings, engine_name

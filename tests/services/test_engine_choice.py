@@ -7,7 +7,7 @@ import pytest
 
 from recagents.agents.run import recommend_with_agents
 from recagents.agents.state import RecRequest
-from recagents.recommender.service import Recommender
+from recagents.recommender.inference import Recommender
 from recagents.recommender.train import train_engine
 from recagents.services import ServiceContext
 from recagents.tools.registry import TOOLS_BY_NAME

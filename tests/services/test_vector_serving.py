@@ -13,7 +13,7 @@ from qdrant_client import models as qm
 
 from recagents.errors import EmptyResultError
 from recagents.recommender.export import factorises
-from recagents.recommender.service import Recommender
+from recagents.recommender.inference import Recommender
 from recagents.recommender.split import HistoryView, Split
 from recagents.recommender.train import checkpoint_path, split_path, train_engine
 from recagents.services import ServiceContext
@@ -21,8 +21,9 @@ from recagents.services.recommend import recommend_filtered
 from recagents.services.requests import FilterRequest, RecommendRequest
 from recagents.settings import engine_name
 from recagents.stores.engine_vectors import EngineVectors, NoVectorsError, payload_conditions
-from recagents.stores.metadata import queries as q
+from recagents.stores.metadata.item_filters import ItemFilter, NumericCondition
 from recagents.stores.metadata.models import Role
+from recagents.stores.metadata.names import fold
 
 # short schedules: what is tested is the serving path, not the models' quality
 SHORT = {"LightGCN": {"epochs": 2}, "TwoTower": {"epochs": 2, "text_features": False}}
@@ -88,25 +89,25 @@ def test_vector_path_equals_exact_top_k(index, engines, tool_settings, metadata_
         again.close()
 
 
-def _specs(store) -> list[q.ItemFilter]:
+def _specs(store) -> list[ItemFilter]:
     genres = store.genre_index
     comedy, romance, horror = (genres[g][0] for g in ("comedy", "romance", "horror"))
     countries = store.distinct_values("country")
     ratings = store.distinct_values("age_rating")
-    spielberg = store.people_index(Role.director)[q.fold("Steven Spielberg")][1]
-    cruise = store.people_index(Role.actor)[q.fold("Tom Cruise")][1]
-    num = q.NumericCondition
+    spielberg = store.people_index(Role.director)[fold("Steven Spielberg")][1]
+    cruise = store.people_index(Role.actor)[fold("Tom Cruise")][1]
+    num = NumericCondition
     return [
-        q.ItemFilter(genre_ids=(comedy,)),
-        q.ItemFilter(genre_ids=(comedy, romance)),
-        q.ItemFilter(genre_ids=(horror,), numeric=(num("year", "lt", 1980),)),
-        q.ItemFilter(people=((Role.director, spielberg),)),
-        q.ItemFilter(people=((Role.actor, cruise),), numeric=(num("imdb_rating", "gt", 6),)),
-        q.ItemFilter(countries=tuple(countries[:2]), age_ratings=tuple(ratings[:2])),
-        q.ItemFilter(release_months=(12,), numeric=(num("duration_min", "le", 100),)),
-        q.ItemFilter(numeric=(num("year", "eq", 1995), num("imdb_num_reviews", "ge", 1000))),
-        q.ItemFilter(numeric=(num("imdb_rating", "ge", 7.5), num("ml_year", "gt", 1990))),
-        q.ItemFilter(numeric=(num("year", "gt", 2100),)),  # nothing
+        ItemFilter(genre_ids=(comedy,)),
+        ItemFilter(genre_ids=(comedy, romance)),
+        ItemFilter(genre_ids=(horror,), numeric=(num("year", "lt", 1980),)),
+        ItemFilter(people=((Role.director, spielberg),)),
+        ItemFilter(people=((Role.actor, cruise),), numeric=(num("imdb_rating", "gt", 6),)),
+        ItemFilter(countries=tuple(countries[:2]), age_ratings=tuple(ratings[:2])),
+        ItemFilter(release_months=(12,), numeric=(num("duration_min", "le", 100),)),
+        ItemFilter(numeric=(num("year", "eq", 1995), num("imdb_num_reviews", "ge", 1000))),
+        ItemFilter(numeric=(num("imdb_rating", "ge", 7.5), num("ml_year", "gt", 1990))),
+        ItemFilter(numeric=(num("year", "gt", 2100),)),  # nothing
     ]
 
 

@@ -14,7 +14,7 @@ from recagents.errors import (
 )
 from recagents.settings import Settings
 from recagents.stores.metadata import MetadataStore, check_connection, load_metadata, make_engine
-from recagents.stores.metadata.engine import engine_for
+from recagents.stores.metadata.database import engine_for
 from recagents.stores.metadata.models import Credit, Item, Rating, Role
 
 
@@ -54,7 +54,7 @@ def test_unknown_ids(metadata_store):
 
 
 def test_genre_filter_uses_the_join(metadata_store, catalog):
-    from recagents.stores.metadata.queries import ItemFilter
+    from recagents.stores.metadata.item_filters import ItemFilter
 
     want = sorted(c["item_id"] for c in catalog if "Film-Noir" in c["genres"])
     genre_id, _ = metadata_store.genre_index["film-noir"]

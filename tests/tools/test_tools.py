@@ -9,7 +9,7 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import StructuredTool
 
 from recagents.services.requests import MAX_METADATA_ITEMS
-from recagents.stores.metadata.queries import AGE_GROUPS
+from recagents.stores.metadata.user_groups import AGE_GROUPS
 from recagents.tools import TOOL_SPECS, TOOLS, run_tool_call
 
 

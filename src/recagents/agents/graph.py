@@ -12,7 +12,7 @@ to ``finalize``.
 Ablations (``nli.enabled`` / ``context_summary.enabled`` false in the agents config): the node
 stays in the graph but asks no LLM — without NLI every candidate goes on (no verdicts); without
 Context Summary the ranker reads the profile and the verdicts the summary would condense.
-LangGraph Studio opens it through ``langgraph.json`` (``graph``).
+LangGraph Studio opens it through ``langgraph.json`` (``resources.studio_arag_graph``).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def retrieval(state: ARAGState, runtime: Runtime[ARAGContext]) -> dict:
             cold_start=found.info["cold_start"],
         ),
         "candidate_block": candidate_block(found.candidates),
+        "request": req,
         "errors": [],
         "timings": timed("retrieval", started),
     }

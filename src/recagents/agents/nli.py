@@ -155,7 +155,7 @@ def nli(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig)
     update = llm_step(
         state, "nli", run, fallback={"verdicts": [neutral(i, "NLI unavailable") for i in ids]}
     )
-    k = state["request"]["k"]
+    k = state["request"].k
     nli_cfg = ctx.config.nli
     # The scored design hands every candidate on: the fusion ranker weighs the relevance against
     # the engine's order (fusion_weight 0 must give the engine's order, whatever the scores), and

@@ -28,7 +28,7 @@ from recagents.agents.config import RankerConfig
 from recagents.agents.explanations import check, facts, template, write
 from recagents.agents.fusion import fuse
 from recagents.agents.prompting import ask, capped, sized, timed
-from recagents.agents.state import ARAGContext, ARAGState, RecRequest, context_of
+from recagents.agents.state import ARAGContext, ARAGState, context_of
 from recagents.agents.steps import llm_step
 from recagents.llm.structured import constrain_ids
 
@@ -71,10 +71,10 @@ def clean_ranking(value: Ranking, allowed: list[int], k: int) -> dict:
 
 def rank(ctx: ARAGContext, state: ARAGState, task: str, config) -> dict:
     accepted = state.get("accepted", [])
-    k = state["request"]["k"]
+    k = state["request"].k
     schema = sized(constrain_ids(Ranking, accepted), "items", 1, min(k, len(accepted)))
-    value = ask(ctx, state, schema, task, config, max_tokens=90 * state["request"]["k"] + 60)
-    return clean_ranking(value, accepted, state["request"]["k"])
+    value = ask(ctx, state, schema, task, config, max_tokens=90 * state["request"].k + 60)
+    return clean_ranking(value, accepted, state["request"].k)
 
 
 def fusion_ranking(state: ARAGState, cfg: RankerConfig, *, scored: bool = True) -> dict | None:
@@ -103,7 +103,7 @@ def fusion_ranking(state: ARAGState, cfg: RankerConfig, *, scored: bool = True) 
 
 def _explained(ctx: ARAGContext, state: ARAGState, ranking: dict, config) -> dict:
     """``ranking`` with one written explanation per item of its top k (one LLM call)."""
-    k = state["request"]["k"]
+    k = state["request"].k
     by_id = {c["item_id"]: c for c in state["candidates"]}
     chosen = [by_id[i] for i in ranking["order"][:k]]
     if not ctx.config.explanations.enabled:
@@ -111,7 +111,7 @@ def _explained(ctx: ARAGContext, state: ARAGState, ranking: dict, config) -> dic
 
     def run() -> dict:
         fs = facts(ctx, state, chosen)
-        text = RecRequest.model_validate(state["request"]).request_text
+        text = state["request"].request_text
         reasons = write(ctx, state, fs, text, config)
         items = [
             {"item_id": f["item_id"], "explanation": r} for f, r in zip(fs, reasons, strict=True)
@@ -124,7 +124,7 @@ def _explained(ctx: ARAGContext, state: ARAGState, ranking: dict, config) -> dic
 def ranker(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig) -> dict:
     started = time.perf_counter()
     ctx = context_of(runtime)
-    k = state["request"]["k"]
+    k = state["request"].k
     if ctx.config.ranker.method == "fusion":
         ranking = fusion_ranking(state, ctx.config.ranker, scored=ctx.config.nli.enabled)
         if ranking is None:  # NLI gave no scores: the flagged engine order
@@ -158,7 +158,7 @@ def finalize(state: ARAGState, runtime: Runtime[ARAGContext]) -> dict:
     by the data template and counted (``explanations`` on the blackboard)."""
     started = time.perf_counter()
     ctx = context_of(runtime)
-    k = state["request"]["k"]
+    k = state["request"].k
     by_id = {c["item_id"]: c for c in state["candidates"]}
     ranking = state.get("ranking") or {}
     written = {i["item_id"]: i["explanation"] for i in ranking.get("items", [])}
@@ -200,7 +200,7 @@ def finalize(state: ARAGState, runtime: Runtime[ARAGContext]) -> dict:
 
 
 def _checker(ctx: ARAGContext, state: ARAGState):
-    req = RecRequest.model_validate(state["request"])
+    req = state["request"]
     history = state.get("history", [])
     pool = {c["item_id"]: c for c in state["candidates"]}
     known = {**{h["item_id"]: h for h in history}, **pool}

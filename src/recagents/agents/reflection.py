@@ -25,7 +25,7 @@ def needs_reflection(state: ARAGState, runtime: Runtime[ARAGContext]) -> bool:
         return False
     if ranking.get("method") == "fusion":  # an order fused from scores: nothing to critique
         return False
-    k = state["request"]["k"]
+    k = state["request"].k
     top = {i["item_id"] for i in ranking["items"][:k]}
     overlap = len(top & set(nli_best(state, k))) / k
     return ranking["confidence"] == "low" or overlap < cfg.min_overlap
@@ -37,7 +37,7 @@ def route_after_ranker(state: ARAGState, runtime: Runtime[ARAGContext]) -> str:
 
 def reflection(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig) -> dict:
     started = time.perf_counter()
-    k = state["request"]["k"]
+    k = state["request"].k
     first = state["ranking"]
     critique = (
         f"\nA first ranking was: {', '.join(str(i['item_id']) for i in first['items'])} "

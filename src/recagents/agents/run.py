@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -13,8 +13,11 @@ from recagents.agents.config import AgentsConfig
 from recagents.agents.graph import graph
 from recagents.agents.state import ARAGContext, RecRequest
 from recagents.agents.steps import llm_rounds
-from recagents.llm.accounting import UsageTracker
+from recagents.llm.accounting import Usage, UsageTracker
 from recagents.services.context import ServiceContext
+
+if TYPE_CHECKING:
+    from recagents.llm.factory import LLMHandle
 
 BLACKBOARD_KEYS = (
     "history",
@@ -30,50 +33,62 @@ BLACKBOARD_KEYS = (
 )
 
 
+class AgentPick(BaseModel):
+    """One recommended item, best first: the fused score and the checked explanation."""
+
+    id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float
+    explanation: str
+    filled: bool  # the explanation is the data template (the LLM wrote none, or a false one)
+    llm_rank: int | None  # the item's place in the LLM's order (None: no LLM ranking)
+    base_rank: int  # its place in the retrieval order
+
+
 class ARAGResult(BaseModel):
-    items: list[dict]
+    items: list[AgentPick]
     candidates: list[int]
     blackboard: dict[str, Any]
     retrieval: dict[str, Any]
-    usage: dict[str, Any]
+    usage: Usage
     fallback: bool
     errors: list[str]
 
 
 def _inputs(req: RecRequest) -> dict:
-    return {"request": req.model_dump(mode="json")}
+    return {"request": req}
 
 
 def _result(state: dict, tracker: UsageTracker, seconds: float, llm_used: bool) -> ARAGResult:
-    usage = tracker.usage()
     return ARAGResult(
         items=state.get("items", []),
         candidates=[c["item_id"] for c in state.get("candidates", [])],
         blackboard={key: state.get(key) for key in BLACKBOARD_KEYS},
         retrieval=state.get("retrieval", {}),
-        usage={
-            "llm_rounds": llm_rounds(state.get("llm_nodes", [])),
-            "llm_calls": usage.calls,
-            "tokens_in": usage.input_tokens,
-            "tokens_out": usage.output_tokens,
-            "tokens_cached": usage.cached_tokens,
-            "seconds": round(seconds, 3),
-            "llm_seconds": round(usage.latency_s, 3),
-            "per_node_seconds": state.get("timings", {}),
-        },
+        usage=tracker.usage().model_copy(
+            update={
+                "llm_rounds": llm_rounds(state.get("llm_nodes", [])),  # the agents' steps
+                "wall_seconds": round(seconds, 3),
+                "per_node_seconds": state.get("timings", {}),
+            }
+        ),
         fallback=llm_used and state.get("ranking") is None,
         errors=state.get("errors", []),
     )
 
 
-def _context(services: ServiceContext, llm, config: AgentsConfig | None) -> ARAGContext:
+def _context(
+    services: ServiceContext, llm: LLMHandle | None, config: AgentsConfig | None
+) -> ARAGContext:
     return ARAGContext(services, llm, config or AgentsConfig.load(services.settings))
 
 
 def recommend_with_agents(
     services: ServiceContext,
     request: RecRequest,
-    llm=None,
+    llm: LLMHandle | None = None,
     *,
     config: AgentsConfig | None = None,
 ) -> ARAGResult:
@@ -91,7 +106,7 @@ def recommend_with_agents(
 def stream_agents(
     services: ServiceContext,
     request: RecRequest,
-    llm=None,
+    llm: LLMHandle | None = None,
     *,
     config: AgentsConfig | None = None,
 ) -> Iterator[tuple[str, Any]]:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from recagents.agents.config import AgentsConfig
+from recagents.errors import InvalidArgumentError
 from recagents.services.context import ServiceContext
 from recagents.services.requests import FilterRequest
+
+if TYPE_CHECKING:
+    from recagents.llm.factory import LLMHandle
 
 MAX_HISTORY = 200
 MAX_TEXT = 2000
@@ -87,7 +91,7 @@ def merge_dicts(left: dict | None, right: dict | None) -> dict:
 
 
 class ARAGState(TypedDict, total=False):
-    request: dict  # RecRequest as JSON
+    request: RecRequest  # typed by the retrieval node (Studio's JSON input included)
     retrieval: dict  # how the pool was made: cold_start, popularity, sources, dropped history
     user_block: str  # the shared user context (first in every prompt, byte-identical)
     candidate_block: str  # the shared candidate list (second in every prompt)
@@ -113,27 +117,21 @@ class ARAGState(TypedDict, total=False):
 
 @dataclass
 class ARAGContext:
+    """What a run reads besides its state (``graph.invoke(..., context=...)``); the composition
+    root (``recagents.resources``) or the caller builds it."""
+
     services: ServiceContext
-    llm: Any | None  # recagents.llm.LLMHandle; None = retrieval only
+    llm: LLMHandle | None  # None = retrieval only
     config: AgentsConfig
 
 
-_default: list[ARAGContext] = []
-
-
 def context_of(runtime) -> ARAGContext:
-    """The run's ``ARAGContext``; without one (LangGraph Studio, ``langgraph dev``) a
-    process-wide default opened from the settings: the built stores and the configured LLM."""
+    """The run's ``ARAGContext`` (LangGraph Studio's runs get the one
+    ``recagents.resources.studio_arag_graph`` opens)."""
     ctx = getattr(runtime, "context", None)
     if isinstance(ctx, ARAGContext):
         return ctx
-    if not _default:
-        from recagents.llm import make_chat_model
-        from recagents.settings import get_settings
-
-        settings = get_settings()
-        services = ServiceContext.from_settings(settings)
-        _default.append(
-            ARAGContext(services, make_chat_model(settings), AgentsConfig.load(settings))
-        )
-    return _default[0]
+    raise InvalidArgumentError(
+        "the ARAG graph runs with an ARAGContext (services, LLM, agents config): call "
+        "recommend_with_agents / stream_agents, or open the graph through langgraph.json"
+    )

@@ -1,4 +1,8 @@
-"""Assistant knobs from ``<config_dir>/assistant.yaml`` (the package ships the defaults)."""
+"""Assistant knobs from ``<config_dir>/assistant.yaml`` (the package ships the defaults).
+
+``recommend_via`` (agents | engine) was ``recommend_engine`` (arag | bpr): the old key and values
+still load, read as the new ones.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,28 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from recagents.agents.config import AgentsConfig
 from recagents.errors import DataError
 from recagents.settings import Settings
+from recagents.vocabulary import (
+    DEFAULT_RECOMMEND_VIA,
+    Mode,
+    RecommendVia,
+    recommend_via_of,
+)
 
-Mode = Literal["tools", "plan"]
-Engine = Literal["arag", "bpr"]
+__all__ = ["AssistantConfig", "Mode", "RecommendVia"]
 
 
 class AssistantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Mode | None = None
-    recommend_engine: Engine = "arag"
+    # how "recommend …" is answered: agents (the ARAG agents rank and explain) | engine (the
+    # RecBole engine's ranking alone); formerly recommend_engine: arag | bpr
+    recommend_via: RecommendVia = DEFAULT_RECOMMEND_VIA
     arag_pool_size: int | None = Field(12, ge=2, le=200)
     demonstrations: int = Field(4, ge=0, le=10)
     # plan mode: understand (intent form → compiled chain → verifier) or the free-form planner
@@ -37,6 +48,22 @@ class AssistantConfig(BaseModel):
     default_k: int | None = Field(None, ge=1, le=50)
     # the ARAG recommendations' graph-enhanced text blend (0: history, 1: text; None: not used)
     recommend_alpha: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_key(cls, data):
+        """``recommend_engine`` (the former key) reads as ``recommend_via``."""
+        if isinstance(data, dict) and "recommend_engine" in data:
+            data = dict(data)
+            former = data.pop("recommend_engine")
+            data.setdefault("recommend_via", former)
+        return data
+
+    @field_validator("recommend_via", mode="before")
+    @classmethod
+    def _former_values(cls, value):
+        """arag → agents, bpr → engine (the former names)."""
+        return recommend_via_of(value) if isinstance(value, str) else value
 
     def agents_config(self, base: AgentsConfig) -> AgentsConfig:
         """agents.yaml with the chat's pool size (one NLI chunk for the whole pool)."""

@@ -43,7 +43,7 @@ def describe_list(services, state: dict, verdict: dict, records: list[dict]) -> 
     if user is not None:
         how = (
             "ranked by the recommendation agents"
-            if (ranked.get("data") or {}).get("engine") == "arag"
+            if (ranked.get("data") or {}).get("path") == "agents"
             else "ranked by the recommender"
         )
         what += f" for user {user} that they have not rated yet, {how}"

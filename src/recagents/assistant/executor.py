@@ -1,9 +1,9 @@
-"""Run one tool call for the assistant (both modes): references, policy, ARAG recommendations.
+"""Run one tool call for the assistant (both modes): references, policy, the agents path.
 
 ``resolve_refs`` turns a plan's ``"$2"`` / ``"$1.age_group"`` into the handle or value an earlier
-step produced. ``run_call`` checks the call against the privacy policy, runs it (recommend_items
-through the ARAG agents when configured, with the question as the session intent and the given
-items as the hard filter) and returns a ``StepRecord`` plus the conversation's candidate sets.
+step produced. ``run_call`` checks the call against the privacy policy, runs it with the run's
+recommendation path (``agents_path``: recommend_items through the ARAG agents when configured)
+and returns a ``StepRecord`` plus the conversation's candidate sets.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from recagents.assistant.policy import PERSONAL_TOOLS, PolicyError, check_call, 
 from recagents.assistant.progress import agent_output, agent_seconds, emit, preview
 from recagents.assistant.state import AssistantContext, StepRecord
 from recagents.errors import InvalidArgumentError
-from recagents.tools.candidates import CandidateSets, merge_candidate_sets
-from recagents.tools.recommend import RecommendItemsArgs
+from recagents.tools.candidates import CandidateSets
+from recagents.tools.recommend import AgentPicks, AgentsPath, RecommendedItem
 from recagents.tools.registry import TOOLS_BY_NAME
-from recagents.tools.results import ToolResult, failure_from_exception
-from recagents.tools.runtime import ToolScope, run_tool_call
+from recagents.tools.runtime import run_tool_call
 
 REF = re.compile(r"^\$(\d+)(?:\.([A-Za-z_]+))?$")
 
@@ -86,47 +85,29 @@ def _run_agents(run: AssistantContext, request: RecRequest, step: int) -> ARAGRe
     raise RuntimeError("the agents ended without a result")  # stream_agents always yields one
 
 
-def _recommend_with_agents(
-    run: AssistantContext, args: dict, sets: CandidateSets, question: str, step: int = 0
-) -> tuple[dict, CandidateSets]:
-    """recommend_items through the ARAG graph: ranked, explained, unseen items."""
-    try:
-        parsed = RecommendItemsArgs.model_validate(args)
-        services = run.services
-        services.store.require_user(parsed.user_id)  # an unknown user is an error, not a cold start
-        if parsed.k > MAX_AGENT_K:
+def agents_path(run: AssistantContext, question: str, step: int) -> AgentsPath | None:
+    """recommend_items' agents path for this run (None: the engine ranks alone): the ARAG
+    agents with the question as the session intent and the given items as the hard filter."""
+    if run.config.recommend_via != "agents" or run.llm is None:
+        return None
+
+    def rank(user_id: int, k: int, candidates: Sequence[int] | None) -> AgentPicks:
+        if k > MAX_AGENT_K:
             raise InvalidArgumentError(f"k must be at most {MAX_AGENT_K} for explained picks")
-        scope = ToolScope(services, dict(sets))
-        candidates = scope.resolve(parsed.items)
         request = RecRequest(
-            user_id=parsed.user_id,
+            user_id=user_id,
             query=question[:MAX_TEXT] or None,
-            k=parsed.k,
+            k=k,
             candidate_ids=candidates,
             alpha=run.config.recommend_alpha,
         )
         result = _run_agents(run, request, step)
-    except Exception as exc:  # a failure result, like any tool's
-        return failure_from_exception(exc, "recommend_items", RecommendItemsArgs), sets
-    items = [
-        {"item_id": i["id"], "title": i["title"], "why": i["explanation"]} for i in result.items
-    ]
-    handle = scope.register([i["item_id"] for i in items], f"recommend_items user {parsed.user_id}")
-    short = f" Only {len(items)} unseen candidates remained." if len(items) < parsed.k else ""
-    data = {
-        "user_id": parsed.user_id,
-        "handle": handle,
-        "items": items,
-        "engine": "arag",
-        "fallback": result.fallback,
-        "usage": result.usage,
-    }
-    message = (
-        f"Top {len(items)} recommendations for user {parsed.user_id}, best first, each with the "
-        f"reason the agents picked it (items the user already rated are excluded).{short} "
-        f"Handle {handle} holds this ranked list."
-    )
-    return ToolResult.success(message, data), merge_candidate_sets(sets, scope.created)
+        items = [
+            RecommendedItem(item_id=i.id, title=i.title, why=i.explanation) for i in result.items
+        ]
+        return AgentPicks(items=items, fallback=result.fallback, usage=result.usage)
+
+    return rank
 
 
 def run_call(
@@ -152,11 +133,9 @@ def run_call(
     except (InvalidArgumentError, PolicyError) as exc:
         return {**record, "status": "failure", "message": str(exc), "data": None}, sets
     emit({"kind": "tool_start", "step": step, "tool": tool, "args": args})
-    if tool == "recommend_items" and run.config.recommend_engine == "arag" and run.llm:
-        result, sets = _recommend_with_agents(run, args, sets, question, step)
-    else:
-        called = run_tool_call(TOOLS_BY_NAME[tool], args, run.services, sets)
-        result, sets = called.result, called.candidate_sets
+    agents = agents_path(run, question, step)
+    called = run_tool_call(TOOLS_BY_NAME[tool], args, run.services, sets, agents=agents)
+    result, sets = called.result, called.candidate_sets
     data = result.get("data") if personal else scrub(result.get("data"))
     done = {**record, "status": result["status"], "message": result["message"], "data": data}
     emit(

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from recagents.errors import RecagentsError
-from recagents.services.requests import USER_FIELDS
+from recagents.vocabulary import USER_FIELDS
 
 PERSONAL_FIELDS = frozenset({"zip_code"})
 DEMOGRAPHIC_FIELDS = frozenset({"age", "age_group", "gender", "occupation"})

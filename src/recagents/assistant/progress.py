@@ -38,7 +38,7 @@ def preview(data: Any) -> Any:
 
 def agent_output(node: str, update: dict) -> dict:
     """What an ARAG agent wrote on the blackboard, without the bookkeeping keys."""
-    hidden = {"timings", "llm_nodes", "errors"}
+    hidden = {"timings", "llm_nodes", "errors", "request"}  # the request: the caller's own
     out = {k: v for k, v in (update or {}).items() if k not in hidden}
     if node == "retrieval" and "candidates" in out:
         out["candidates"] = [

@@ -1,16 +1,15 @@
-"""The assistant as one object: ``Assistant.open(settings)`` → ``ask(question, thread_id)``.
+"""The assistant as one object: ``Assistant(services, llm, ...)`` → ``ask(question, thread_id)``.
 
-It owns nothing global: the caller (CLI, chat UI, API) opens it once per process, which opens
-the stores, the model (the embedded server for the local backend), the checkpointer in the
-configured database and the demonstrations bank, and closes them on exit.
+It owns nothing global and opens nothing: the composition root (``recagents.resources``:
+``AppResources.assistant(...)``) builds it from the parts it opened once (stores, LLM handle,
+checkpointer, demonstrations bank) and closes them; tests build it from their fixtures.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from pydantic import BaseModel
@@ -21,17 +20,29 @@ from recagents.assistant.graph import build
 from recagents.assistant.plan_mode.demos import DemoBank
 from recagents.assistant.state import AssistantContext
 from recagents.errors import InvalidArgumentError
+from recagents.llm.accounting import Usage
 from recagents.services.context import ServiceContext
-from recagents.settings import Settings
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from recagents.llm.factory import LLMHandle
 
 MAX_QUESTION = 4000
 
 
+class AnswerItem(BaseModel):
+    """A movie the answer recommends or lists."""
+
+    id: int
+    title: str | None
+
+
 class AskResult(BaseModel):
     answer: str
-    items: list[dict]  # [{"id", "title"}] in the answer's order
+    items: list[AnswerItem]  # in the answer's order
     tool_calls: list[dict]  # [{"name", "args"}] in the order they ran (the turn's trace)
-    usage: dict
+    usage: Usage  # the turn's, the ARAG agents' calls included
     thread_id: str
     mode: str
     removed: list[str] = []  # sentences the grounding check dropped
@@ -51,7 +62,7 @@ def constraints_of(state: dict) -> dict | None:
     return None
 
 
-def default_mode(llm) -> Mode:
+def default_mode(llm: LLMHandle | None) -> Mode:
     return "tools" if llm is not None and llm.capabilities.native_tools else "plan"
 
 
@@ -59,9 +70,9 @@ class Assistant:
     def __init__(
         self,
         services: ServiceContext,
-        llm,
+        llm: LLMHandle | None,
         *,
-        checkpointer=None,
+        checkpointer: BaseCheckpointSaver | None = None,
         config: AssistantConfig | None = None,
         mode: Mode | None = None,
         demos: DemoBank | None = None,
@@ -83,34 +94,6 @@ class Assistant:
     def mode(self) -> Mode:
         return self.context.mode
 
-    @classmethod
-    @contextmanager
-    def open(
-        cls,
-        settings: Settings,
-        *,
-        mode: Mode | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        engine: str | None = None,
-        llm=None,
-    ) -> Iterator[Assistant]:
-        """Everything from ``settings``; closes what it opened (not a passed-in ``llm``)."""
-        from recagents.llm import make_chat_model
-        from recagents.stores.checkpoints import open_checkpointer
-        from recagents.stores.embeddings import Embedder
-
-        with ExitStack() as stack:
-            services = ServiceContext.from_settings(settings)
-            stack.callback(services.close)
-            if llm is None:
-                llm = make_chat_model(settings, provider=provider, model=model)
-                stack.callback(llm.close)
-            saver = stack.enter_context(open_checkpointer(settings.sqlalchemy_url))
-            config = AssistantConfig.load(settings, recommend_engine=engine)
-            demos = DemoBank.load(Embedder(threads=settings.torch_threads))
-            yield cls(services, llm, checkpointer=saver, config=config, mode=mode, demos=demos)
-
     def _config(self, thread_id: str) -> dict:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 60}
 
@@ -130,18 +113,6 @@ class Assistant:
             self._inputs(question), config=self._config(thread_id), context=self.context
         )
         return self.result(state, thread_id)
-
-    def stream(self, question: str, thread_id: str) -> Iterator[tuple[str, Any]]:
-        """Yields ``(node, update)`` as each step finishes, then ``("result", AskResult)``."""
-        for chunk in self.graph.stream(
-            self._inputs(question),
-            config=self._config(thread_id),
-            context=self.context,
-            stream_mode="updates",
-        ):
-            yield from chunk.items()
-        state = self.graph.get_state(self._config(thread_id)).values
-        yield "result", self.result(state, thread_id)
 
     def events(self, question: str, thread_id: str) -> Iterator[tuple[str, Any]]:
         """Everything a live view needs, in order: ``("update", (node, update))`` when a step
@@ -182,9 +153,9 @@ class Assistant:
         trace = state.get("trace") or []
         return AskResult(
             answer=answer.get("text", ""),
-            items=[{"id": i, "title": titles.get(i)} for i in answer.get("items", [])],
+            items=[AnswerItem(id=i, title=titles.get(i)) for i in answer.get("items", [])],
             tool_calls=[{"name": r["tool"], "args": r.get("args", {})} for r in trace],
-            usage=state.get("usage") or {},
+            usage=Usage.model_validate(state.get("usage") or {}),
             thread_id=thread_id,
             mode=self.mode,
             removed=answer.get("removed", []),

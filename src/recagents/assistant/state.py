@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -14,6 +14,10 @@ from recagents.agents.config import AgentsConfig
 from recagents.assistant.config import AssistantConfig, Mode
 from recagents.services.context import ServiceContext
 from recagents.services.grounding import TitleIndex
+
+if TYPE_CHECKING:
+    from recagents.assistant.plan_mode.demos import DemoBank
+    from recagents.llm.factory import LLMHandle
 from recagents.tools.candidates import CandidateSets, merge_candidate_sets
 
 
@@ -57,10 +61,10 @@ class AssistantContext:
     """What a run needs besides its state: services, the model, knobs (LangGraph context)."""
 
     services: ServiceContext
-    llm: Any  # recagents.llm.LLMHandle; None only in wiring tests that never reach the model
+    llm: LLMHandle  # None only in wiring tests that never reach the model
     config: AssistantConfig
     mode: Mode
-    demos: Any = None  # recagents.assistant.plan_mode.demos.DemoBank (plan mode)
+    demos: DemoBank | None = None  # plan mode's demonstrations
     agents_config: AgentsConfig | None = None
 
     @cached_property

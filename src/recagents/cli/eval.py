@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from recagents.cli.ask import recommend_path_flag
 from recagents.cli.output import emit_json, setup_logging
 from recagents.settings import get_settings
+from recagents.vocabulary import LOCAL_MODEL_NAMES, MODES
 
 eval_app = typer.Typer(help="Benchmarks and replays.", no_args_is_help=True)
 
@@ -24,7 +26,7 @@ def tools_replay(
         Path,
         typer.Option(
             "--suite",
-            help="Folder with the peer suite (evaluation_easy/medium/hard.json).",
+            help="Folder with the tool-use suite (evaluation_easy/medium/hard.json).",
             exists=True,
             file_okay=False,
             dir_okay=True,
@@ -41,22 +43,23 @@ def tools_replay(
         bool,
         typer.Option(
             "--full-catalog",
-            help="Let the tools see every item, not only the 1,540 the peer's loader kept.",
+            help="Let the tools see every item, not only the 1,540 the recorded runs could see.",
         ),
     ] = False,
     our_semantics: Annotated[
         bool,
         typer.Option(
             "--our-semantics",
-            help="Use our default tool semantics instead of the peer-compatible variants.",
+            help="Use our default tool semantics instead of the suite-compatible variants.",
         ),
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Last stdout line: one JSON object.")
     ] = False,
 ) -> None:
-    """Replay the suite's data-only tool calls through our tools and compare with the peer."""
-    from recagents.eval.tools_replay import run_replay
+    """Replay the suite's data-only tool calls through our tools and compare with the recorded
+    results."""
+    from recagents.eval.tools_replay import print_report, run_replay
 
     setup_logging()
     settings = get_settings()
@@ -65,25 +68,14 @@ def tools_replay(
     report = run_replay(
         settings,
         suite,
-        peer_catalog=not full_catalog,
-        peer_semantics=not our_semantics,
+        full_catalog=full_catalog,
+        our_semantics=our_semantics,
         show_progress=True,
     )
     if as_json:
         emit_json(report.as_dict())
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"tools replay: {report.matches}/{report.calls} = {report.match_rate:.1%}")
-    for column in ("peer tool", "calls", "matches"):
-        table.add_column(column)
-    for tool, stats in report.per_tool.items():
-        table.add_row(tool, str(stats["calls"]), str(stats["matches"]))
-    console = Console()
-    console.print(table)
-    for m in report.mismatches:
-        console.print(f"[yellow]{m['example']}[/] {m['tool']}: {m['reason']}", markup=True)
+    print_report(report)
 
 
 @eval_app.command("ranking")
@@ -187,9 +179,10 @@ def ranking(
     """Offline ranking evaluation on the holdout=test view (metrics with bootstrap CIs)."""
     from recagents.cli.output import echo_err
     from recagents.eval.engines import parse_engines
-    from recagents.eval.ranking import RankingOptions, run_ranking
+    from recagents.eval.ranking import run_ranking
+    from recagents.eval.ranking_run import RankingOptions
     from recagents.eval.report import headline, write_report
-    from recagents.services import ServiceContext
+    from recagents.resources import AppResources
 
     setup_logging()
     settings = get_settings()
@@ -200,26 +193,16 @@ def ranking(
         engines=parse_engines(engine_list or ("all" if engines else None)),
         two_stage=parse_engines(two_stage), graph_text=graph_text, cold_users=cold_users,
     )  # fmt: skip
-    services = ServiceContext.from_settings(settings, holdout="test")
-    llm = None
-    try:
-        if options.llm or options.tune:
-            from recagents.llm import make_chat_model
-
-            llm = make_chat_model(settings, provider=provider, model=model)
+    with AppResources.open(settings, provider=provider, model=model, holdout="test") as res:
         report = run_ranking(
-            services,
+            res.services,
             options,
-            llm=llm,
+            llm=res.get_llm() if options.llm or options.tune else None,
             on_tuned=lambda t: echo_err(
                 f"fusion_weight {t['previous']} -> {t['chosen']} (valid view), written to "
                 f"{t['written_to']}"
             ),
         )
-    finally:
-        services.close()
-        if llm is not None:
-            llm.close()
     path = write_report(report, settings.data_dir)
     if as_json:
         out = {"methods": headline(report), "report": str(path), "users": len(report["users"])}
@@ -237,8 +220,8 @@ def tools(
         Path | None,
         typer.Option(
             "--suite",
-            help="Folder with the peer suite (evaluation_easy/medium/hard.json; default "
-            "../shared/data/recsys-agent-eval next to the project).",
+            help="Folder with the tool-use suite (evaluation_easy/medium/hard.json; default: "
+            "its copy under ../shared/data next to the project, see the README).",
             file_okay=False,
             dir_okay=True,
         ),
@@ -247,16 +230,26 @@ def tools(
         list[str] | None,
         typer.Option(
             "--models",
-            help="Models to run (repeat, or comma-separated; default qwen2.5-coder-1.5b and "
-            "qwen2.5-coder-0.5b).",
+            help="Models to run (repeat, or comma-separated; default "
+            f"{' and '.join(LOCAL_MODEL_NAMES)}).",
         ),
     ] = None,
     mode: Annotated[
         str, typer.Option("--mode", help="Assistant mode: plan (plan-then-execute) or tools.")
     ] = "plan",
+    via: Annotated[
+        str | None,
+        typer.Option(
+            "--via",
+            help="Recommendations through the engine alone (default) or the agents (explained).",
+        ),
+    ] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="Recommendations through bpr or the arag agents.")
-    ] = "bpr",
+        str | None,
+        typer.Option(
+            "--engine", hidden=True, help="Deprecated: --via (bpr → engine, arag → agents)."
+        ),
+    ] = None,
     provider: Annotated[
         str | None, typer.Option("--provider", help="LLM provider of the models.")
     ] = "local",
@@ -270,7 +263,7 @@ def tools(
         bool, typer.Option("--json", help="Last stdout line: one JSON object.")
     ] = False,
 ) -> None:
-    """The assistant on the peer suite's 50 queries: tool-chain match (exact, F1), filter
+    """The assistant on the tool-use suite's 50 queries: tool-chain match (exact, F1), filter
     arguments, constraint satisfaction, seconds and tokens per query, per model."""
     from recagents.cli.output import echo_err
     from recagents.errors import InvalidArgumentError
@@ -283,15 +276,14 @@ def tools(
     )
 
     setup_logging()
-    if mode not in ("plan", "tools"):
+    if mode not in MODES:
         raise InvalidArgumentError(f"--mode must be plan or tools, not {mode!r}")
-    if engine not in ("bpr", "arag"):
-        raise InvalidArgumentError(f"--engine must be bpr or arag, not {engine!r}")
+    recommend_via = recommend_path_flag(via, engine) or "engine"
     names = [m.strip() for entry in models or [] for m in entry.split(",") if m.strip()]
     settings = get_settings()
     report = run_tool_use(
         settings, suite or DEFAULT_SUITE, names or list(DEFAULT_MODELS), mode=mode,
-        engine=engine, provider=provider, limit=limit, full=full,
+        recommend_via=recommend_via, provider=provider, limit=limit, full=full,
     )  # fmt: skip
     path = write_report(report, settings.data_dir)
     if as_json:

@@ -9,10 +9,11 @@ import typer
 
 from recagents.cli.output import emit_json, setup_logging
 from recagents.settings import get_settings
+from recagents.vocabulary import LLM_BACKENDS
 
 llm_app = typer.Typer(help="LLM backends: check the configured one.", no_args_is_help=True)
 
-_PROVIDERS = "openai | ollama | openai-compatible | local"
+_PROVIDERS = " | ".join(LLM_BACKENDS)
 
 
 @llm_app.command("check")

@@ -138,11 +138,12 @@ def status(
         raise typer.Exit(1)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The `recagents` command (``argv``: its arguments; None: the process's)."""
     from pydantic import ValidationError
 
     try:
-        app()
+        app(args=argv)
     except RecagentsError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         raise SystemExit(2) from None

@@ -65,7 +65,7 @@ def recommend(
 ) -> None:
     """Recommend with the ARAG agents (or retrieval only with --no-llm)."""
     from recagents.agents import RecRequest, recommend_with_agents
-    from recagents.services import ServiceContext
+    from recagents.resources import AppResources
     from recagents.settings import get_settings
 
     try:
@@ -83,24 +83,15 @@ def recommend(
 
         raise InvalidArgumentError(f"invalid request: {validation_problems(exc)}") from exc
     settings = get_settings()
-    services = ServiceContext.from_settings(settings, holdout=holdout)  # type: ignore[arg-type]
-    llm = None
-    try:
-        if not no_llm:
-            from recagents.llm import make_chat_model
-
-            llm = make_chat_model(settings, provider=provider)
-        result = recommend_with_agents(services, request, llm)
-    finally:
-        services.close()
-        if llm is not None:
-            llm.close()
+    view = holdout  # none | valid | test, checked by the services
+    with AppResources.open(settings, provider=provider, holdout=view) as res:  # type: ignore[arg-type]
+        result = recommend_with_agents(res.services, request, None if no_llm else res.get_llm())
     if json_out:
         emit_json(result.model_dump())
         return
     for n, item in enumerate(result.items, start=1):
-        flag = " (filled)" if item["filled"] else ""
-        echo_err(f"{n}. [{item['id']}] {item['title']}{flag}\n   {item['explanation']}")
+        flag = " (filled)" if item.filled else ""
+        echo_err(f"{n}. [{item.id}] {item.title}{flag}\n   {item.explanation}")
     if result.fallback:
         echo_err(f"LLM fallback: {'; '.join(result.errors)}")
     echo_err(f"usage: {result.usage}")

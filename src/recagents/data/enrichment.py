@@ -1,4 +1,4 @@
-"""Optional IMDb enrichment of ML-100k items (schema of recsys-agent's ``final_ml-100k.csv``).
+"""Optional IMDb enrichment of ML-100k items (the schema of the pinned ``final_ml-100k.csv``).
 
 Source order: ``RECAGENTS_ENRICHMENT_PATH`` → the copy in ``<data_dir>`` (a previous download, or
 the verified copy setup keeps of a file given by path; sha256-checked) → download from the

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from recagents.build import engine_is_built, engine_stale_reason, train_and_record
 from recagents.errors import DataError
 from recagents.eval.metrics import mean_metrics
-from recagents.recommender.service import get_recommender
+from recagents.recommender.inference import get_recommender
 from recagents.recommender.split import HistoryView, Split
 from recagents.recommender.train import read_metrics, split_path
 from recagents.settings import ENGINES, Settings, engine_name

@@ -14,7 +14,8 @@ get_popular_items_tool        popular_items      exact sequence (a ranking)
 get_like_percentage_tool      like_percentage    exact string "43.90%"
 ============================  =================  =============================================
 
-Where our semantics differ on purpose, the replay runs ``ServiceOptions.peer_compatible``:
+Where our semantics differ on purpose, the replay runs ``peer_service_options`` (the services'
+generic ``ServiceOptions`` set to the peer's values):
 - popularity: the peer keeps only items above the 75th percentile of the pool's counts, so
   "3 most popular of these 5 Tom Cruise films" returns 1; ours returns the top k by default.
 - release year: the peer compares the IMDb year only (items without one never match); ours
@@ -24,6 +25,11 @@ Where our semantics differ on purpose, the replay runs ``ServiceOptions.peer_com
   row for the 91 unenriched items: its tools saw 1,540 items. The replay restricts our tools to
   that universe (derived from our store: enriched items without a line break in their text).
 
+Shared with the peer on purpose: the user-group boundaries (kid ≤ 12, teenager 13–19,
+young_adult 20–30, adult 31–60, senior ≥ 61; ``stores.metadata.user_groups``).
+
+``PEER_NAME_MAP`` names our tool for each of the peer's (arguments differ: ``translate_call``).
+
 Not replicated (bugs, absent from the benchmark): the peer's ``"exact"`` comparison runs ``<``;
 a threshold of 0 drops the condition; names are fuzzy-corrected (WRatio ≥ 70) and matched as
 substrings of a comma-joined column, and several countries are ANDed.
@@ -31,7 +37,22 @@ substrings of a comma-joined column, and several countries are ANDed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from recagents.services.context import ServiceOptions
+
+# The peer's tool names → ours.
+PEER_NAME_MAP = {
+    "get_top_k_recommendations_tool": "recommend_items",
+    "item_filter_tool": "filter_items",
+    "vector_store_search_tool": "search_plots",
+    "get_like_percentage_tool": "like_percentage",
+    "get_popular_items_tool": "popular_items",
+    "get_user_metadata_tool": "user_metadata",
+    "get_item_metadata_tool": "item_metadata",
+    "get_interacted_items_tool": "recent_interactions",
+}
 
 PEER_DATA_ONLY = (
     "item_filter_tool",
@@ -79,6 +100,17 @@ FILTER_ARG_MAP = {
     "duration": "duration_min",
     "release_month": "release_month",
 }
+
+
+def peer_service_options(universe: Iterable[int] | None = None) -> ServiceOptions:
+    """The services' options set to the peer's semantics: popularity keeps only items above the
+    75th percentile of the pool's counts, the release-year filter reads the IMDb year only, and
+    the catalogue is ``universe`` (None: every item)."""
+    return ServiceOptions(
+        popularity_quantile=0.75,
+        year_field="imdb_year",
+        universe=None if universe is None else frozenset(universe),
+    )
 
 
 class UntranslatableCall(ValueError):

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -28,9 +28,14 @@ from recagents.errors import DataError, RecagentsError
 from recagents.eval.tool_use_metrics import HEADLINE_KEYS, score, summary
 from recagents.eval.tools_replay import suite_files
 from recagents.settings import PROJECT_ROOT, Settings
+from recagents.vocabulary import LOCAL_MODEL_NAMES, Mode, RecommendVia
+
+if TYPE_CHECKING:
+    from recagents.assistant.plan_mode.demos import DemoBank
+    from recagents.assistant.run import Assistant
 
 DEFAULT_SUITE = PROJECT_ROOT.parent / "shared" / "data" / "recsys-agent-eval"
-DEFAULT_MODELS = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b")
+DEFAULT_MODELS = LOCAL_MODEL_NAMES
 FINAL_NODE = {"plan": "answer", "tools": "respond"}  # skipped unless the query runs "full"
 RECURSION_LIMIT = 60
 
@@ -93,27 +98,21 @@ def open_assistant(
     settings: Settings,
     model: str,
     *,
-    mode: str = "plan",
-    engine: str = "bpr",
+    mode: Mode = "plan",
+    recommend_via: RecommendVia = "engine",
     provider: str | None = "local",
-    demos=None,
-) -> Iterator[Any]:
-    """An assistant over the built stores with ``model`` and an in-memory checkpointer."""
+    demos: DemoBank | None = None,
+) -> Iterator[Assistant]:
+    """An assistant over the built stores with ``model`` and an in-memory checkpointer, from
+    the composition root (closed on exit)."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from recagents.assistant import Assistant, AssistantConfig
-    from recagents.llm.factory import make_chat_model
-    from recagents.services import ServiceContext
+    from recagents.resources import AppResources
 
-    with ExitStack() as stack:
-        llm = make_chat_model(settings, provider=provider, model=model)
-        stack.callback(llm.close)
-        services = ServiceContext.from_settings(settings)
-        stack.callback(services.close)
-        config = AssistantConfig.load(settings, recommend_engine=engine)
-        yield Assistant(
-            services, llm, checkpointer=InMemorySaver(), config=config, mode=mode, demos=demos
-        )
+    with AppResources.open(
+        settings, provider=provider, model=model, checkpointer=InMemorySaver(), demos=demos
+    ) as resources:
+        yield resources.assistant(mode=mode, recommend_via=recommend_via)
 
 
 def run_tool_use(
@@ -121,8 +120,8 @@ def run_tool_use(
     suite_dir: Path,
     models: list[str] | tuple[str, ...] = DEFAULT_MODELS,
     *,
-    mode: str = "plan",
-    engine: str = "bpr",
+    mode: Mode = "plan",
+    recommend_via: RecommendVia = "engine",
     provider: str | None = "local",
     limit: int | None = None,
     full: int = 0,
@@ -133,12 +132,10 @@ def run_tool_use(
     assistant (default: ``open_assistant`` from ``settings``, demonstrations loaded once)."""
     cases = load_cases(suite_dir)[:limit]
     if opener is None:
-        from recagents.assistant.plan_mode.demos import DemoBank
-        from recagents.stores.embeddings import Embedder
+        from recagents.resources import load_demos
 
-        demos = DemoBank.load(Embedder(threads=settings.torch_threads))
-        opener = partial(open_assistant, settings, mode=mode, engine=engine, provider=provider,
-                         demos=demos)  # fmt: skip
+        opener = partial(open_assistant, settings, mode=mode, recommend_via=recommend_via,
+                         provider=provider, demos=load_demos(settings))  # fmt: skip
     results = {}
     for model in models:
         with opener(model) as assistant:
@@ -149,7 +146,7 @@ def run_tool_use(
     return {
         "suite": str(suite_dir),
         "mode": mode,
-        "engine": engine,
+        "recommend_via": recommend_via,
         "provider": provider,
         "queries": len(cases),
         "full": min(full, len(cases)),
@@ -221,7 +218,7 @@ def confusion(results: dict[str, dict]) -> str:
 
 def markdown(report: dict) -> str:
     return "\n".join([
-        f"# Tool use on the peer suite ({report['mode']} mode, {report['engine']} engine)",
+        f"# Tool use on the peer suite ({report['mode']} mode, recommendations via the {report['recommend_via']})",
         "",
         f"{report['queries']} queries from {report['suite']}; the first {report['full']} also ran "
         "the answer writer. Chain exact/F1 against the peer's recorded chain (display-only "

@@ -24,11 +24,10 @@ from collections import Counter
 from typing import Any
 
 from recagents.errors import RecagentsError
-from recagents.eval.peer_compat import UntranslatableCall, translate_call
+from recagents.eval.peer_compat import PEER_NAME_MAP, UntranslatableCall, translate_call
 from recagents.services import ServiceContext
 from recagents.services.catalog import filter_items
 from recagents.services.requests import FilterRequest
-from recagents.tools.registry import PEER_NAME_MAP
 
 DISPLAYED = ("recommend_items", "recent_interactions")
 INTEGER_FIELDS = {"release_year", "duration_min", "imdb_num_reviews"}

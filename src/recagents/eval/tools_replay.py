@@ -8,7 +8,7 @@ embedding model (top-k recommendations, vector search) are not replayed.
 
 Each call is translated (``peer_compat.translate_call``), run through the real LangChain tool
 (``run_tool_call``, so argument schemas and candidate-set handles are exercised) with
-``ServiceOptions.peer_compatible`` and the peer's item universe, rendered in the peer's format and
+``peer_compat.peer_service_options`` and the peer's item universe, rendered in the peer's format and
 compared (see ``peer_compat`` for the per-tool rules and the deliberate differences).
 """
 
@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import or_, select
 from tqdm import tqdm
 
 from recagents.errors import DataError
@@ -28,6 +29,7 @@ from recagents.eval import peer_compat as pc
 from recagents.services import ServiceContext, ServiceOptions
 from recagents.settings import Settings
 from recagents.stores.metadata import MetadataStore
+from recagents.stores.metadata.models import Credit, Item, Person
 from recagents.tools import TOOLS_BY_NAME, run_tool_call
 from recagents.tools.candidates import resolve_handle
 
@@ -98,9 +100,24 @@ def load_suite(suite_dir: Path) -> list[SuiteCall]:
     return calls
 
 
+def items_with_text_line_breaks(store: MetadataStore) -> set[int]:
+    """Items with a line break in any text field before ``storyline``.
+
+    The peer's loader split the enrichment file on physical lines and skipped records whose
+    quoted text spans several lines; among the enriched items this is exactly that set.
+    """
+    columns = (Item.title, Item.country, Item.age_rating, Item.description)
+    people = select(Credit.item_id).join(Person).where(Person.name.contains("\n"))
+    query = select(Item.item_id).where(
+        or_(*(c.contains("\n") for c in columns), Item.item_id.in_(people))
+    )
+    with store.session() as session:
+        return set(session.scalars(query))
+
+
 def peer_universe(store: MetadataStore) -> frozenset[int]:
     """The items the peer's tools could see: enriched, no line break in their text fields."""
-    return frozenset(store.enriched_item_ids() - store.items_with_text_line_breaks())
+    return frozenset(store.enriched_item_ids() - items_with_text_line_breaks(store))
 
 
 def _timestamps(ctx: ServiceContext, arguments: dict) -> dict[int, int]:
@@ -126,7 +143,7 @@ def replay(
     *,
     show_progress: bool = True,
 ) -> ReplayReport:
-    """Replay the data-only calls with ``ctx`` (build it with peer-compatible options)."""
+    """Replay the data-only calls with ``ctx`` (build it with ``peer_service_options``)."""
     sets: dict = {}  # the conversation's candidate sets, as a graph state would hold them
     selected = [c for c in calls if c.tool in pc.PEER_DATA_ONLY]
     skipped = Counter(c.tool for c in calls if c.tool not in pc.PEER_DATA_ONLY)
@@ -183,25 +200,41 @@ def run_replay(
     settings: Settings,
     suite_dir: Path,
     *,
-    peer_catalog: bool = True,
-    peer_semantics: bool = True,
+    full_catalog: bool = False,
+    our_semantics: bool = False,
     show_progress: bool = True,
 ) -> ReplayReport:
     """Open the built metadata store from ``settings`` (read-only) and replay the suite.
 
-    ``peer_catalog=False`` lets our tools see every item (the match rate then shows the effect
-    of the peer's dropped records); ``peer_semantics=False`` runs our default semantics
-    (plain top-k popularity, MovieLens year fallback) to show what those choices change.
+    ``full_catalog`` lets our tools see every item (the match rate then shows the effect of the
+    peer's dropped records); ``our_semantics`` runs our default semantics (plain top-k
+    popularity, MovieLens year fallback) to show what those choices change.
     """
     calls = load_suite(suite_dir)
     store = MetadataStore.open(settings)
     try:
-        universe = peer_universe(store) if peer_catalog else None
-        if peer_semantics:
-            options = ServiceOptions.peer_compatible(universe)
-        else:
+        universe = None if full_catalog else peer_universe(store)
+        if our_semantics:
             options = ServiceOptions(universe=universe)
+        else:
+            options = pc.peer_service_options(universe)
         ctx = ServiceContext(settings=settings, store=store, options=options)
         return replay(ctx, calls, show_progress=show_progress)
     finally:
         store.close()
+
+
+def print_report(report: ReplayReport) -> None:
+    """The per-tool match table and one line per mismatch, on the terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"tools replay: {report.matches}/{report.calls} = {report.match_rate:.1%}")
+    for column in ("peer tool", "calls", "matches"):
+        table.add_column(column)
+    for tool, stats in report.per_tool.items():
+        table.add_row(tool, str(stats["calls"]), str(stats["matches"]))
+    console = Console()
+    console.print(table)
+    for m in report.mismatches:
+        console.print(f"[yellow]{m['example']}[/] {m['tool']}: {m['reason']}", markup=True)

@@ -7,6 +7,11 @@ config reach every LLM call made below, including LangGraph nodes run in paralle
 
 *Rounds* are sequential LLM steps: calls whose time intervals overlap (parallel nodes) count as
 one round, so a turn with user-understanding ∥ NLI → summary → ranker has 3 rounds.
+
+``Usage`` is the one usage type of the package (the tracker's totals, an ARAG request's, an
+assistant turn's, the API's and the CLI's): ``llm_call_seconds`` sums the calls' durations,
+``llm_wall_seconds`` is the wall-clock time some call was in flight, ``wall_seconds`` the whole
+run's.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
+from pydantic import BaseModel, Field
 
 
 @dataclass
@@ -41,71 +47,73 @@ class LLMCall:
     def latency_s(self) -> float:
         return self.ended - self.started
 
-    def as_dict(self) -> dict:
-        return {
-            "model": self.model,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "latency_s": round(self.latency_s, 4),
-            "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 4),
-            "cached_tokens": self.cached_tokens,
-            "error": self.error,
-        }
 
+class Usage(BaseModel):
+    """LLM usage of one run (a structured call, an ARAG request, an assistant turn): the one
+    shape the agents, the assistant, the API and the CLI report. Each field has one meaning;
+    ``+`` adds the usage of a later, sequential part (e.g. the agents' inside a turn)."""
 
-@dataclass
-class LLMUsage:
-    """Totals over a set of calls (a turn, a request, or the whole process)."""
-
-    calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    rounds: int = 0
-    latency_s: float = 0.0
-    """Wall-clock span from the first call's start to the last call's end."""
-    llm_time_s: float = 0.0
-    """Sum of the calls' latencies (> latency_s when calls ran in parallel)."""
-    errors: int = 0
-    cached_tokens: int = 0
-    """Prompt tokens served from the backend's prompt cache (part of ``input_tokens``)."""
-    per_call: list[LLMCall] = field(default_factory=list, repr=False)
+    llm_calls: int = 0
+    llm_rounds: int = 0  # sequential LLM steps: calls in flight together count as one
+    llm_errors: int = 0  # calls that failed
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_cached: int = 0  # part of tokens_in the backend served from its prompt cache
+    llm_call_seconds: float = 0.0  # the calls' durations summed (parallel calls each count)
+    llm_wall_seconds: float = 0.0  # wall-clock time with at least one LLM call in flight
+    wall_seconds: float | None = None  # the whole run's wall-clock time (None: not measured)
+    per_node_seconds: dict[str, float] = Field(default_factory=dict)  # the ARAG agents' times
+    per_call: list[LLMCall] = Field(default_factory=list, exclude=True, repr=False)
 
     @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
+    def tokens_total(self) -> int:
+        return self.tokens_in + self.tokens_out
 
-    def as_dict(self, *, include_calls: bool = False) -> dict:
-        out = {
-            "calls": self.calls,
-            "rounds": self.rounds,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "total_tokens": self.total_tokens,
-            "latency_s": round(self.latency_s, 4),
-            "llm_time_s": round(self.llm_time_s, 4),
-            "cached_tokens": self.cached_tokens,
-            "errors": self.errors,
-        }
-        if include_calls:
-            out["per_call"] = [c.as_dict() for c in self.per_call]
-        return out
+    def __add__(self, other: Usage) -> Usage:
+        nodes = dict(self.per_node_seconds)
+        for node, seconds in other.per_node_seconds.items():
+            nodes[node] = round(nodes.get(node, 0.0) + seconds, 4)
+        both = self.wall_seconds is not None and other.wall_seconds is not None
+        return Usage(
+            llm_calls=self.llm_calls + other.llm_calls,
+            llm_rounds=self.llm_rounds + other.llm_rounds,
+            llm_errors=self.llm_errors + other.llm_errors,
+            tokens_in=self.tokens_in + other.tokens_in,
+            tokens_out=self.tokens_out + other.tokens_out,
+            tokens_cached=self.tokens_cached + other.tokens_cached,
+            llm_call_seconds=round(self.llm_call_seconds + other.llm_call_seconds, 4),
+            llm_wall_seconds=round(self.llm_wall_seconds + other.llm_wall_seconds, 4),
+            wall_seconds=round(self.wall_seconds + other.wall_seconds, 4) if both else None,
+            per_node_seconds=nodes,
+            per_call=[*self.per_call, *other.per_call],
+        )
 
     @classmethod
-    def from_calls(cls, calls: list[LLMCall]) -> LLMUsage:
+    def from_calls(cls, calls: list[LLMCall]) -> Usage:
         calls = sorted(calls, key=lambda c: c.started)
-        if not calls:
-            return cls()
         return cls(
-            calls=len(calls),
-            input_tokens=sum(c.input_tokens for c in calls),
-            output_tokens=sum(c.output_tokens for c in calls),
-            rounds=count_rounds(calls),
-            latency_s=max(c.ended for c in calls) - calls[0].started,
-            llm_time_s=sum(c.latency_s for c in calls),
-            errors=sum(1 for c in calls if c.error),
-            cached_tokens=sum(c.cached_tokens for c in calls),
+            llm_calls=len(calls),
+            llm_rounds=count_rounds(calls),
+            llm_errors=sum(1 for c in calls if c.error),
+            tokens_in=sum(c.input_tokens for c in calls),
+            tokens_out=sum(c.output_tokens for c in calls),
+            tokens_cached=sum(c.cached_tokens for c in calls),
+            llm_call_seconds=round(sum(c.latency_s for c in calls), 4),
+            llm_wall_seconds=round(in_flight_seconds(calls), 4),
             per_call=calls,
         )
+
+
+def in_flight_seconds(calls: list[LLMCall]) -> float:
+    """Wall-clock time covered by at least one call (overlapping calls counted once)."""
+    total, start, end = 0.0, None, None
+    for call in sorted(calls, key=lambda c: c.started):
+        if end is None or call.started > end:
+            total += 0.0 if end is None else end - start
+            start, end = call.started, call.ended
+        else:
+            end = max(end, call.ended)
+    return total + (0.0 if end is None else end - start)
 
 
 def count_rounds(calls: list[LLMCall]) -> int:
@@ -205,11 +213,11 @@ class UsageTracker(BaseCallbackHandler):
         with self._lock:
             return list(self._calls)
 
-    def usage(self, since: int = 0) -> LLMUsage:
+    def usage(self, since: int = 0) -> Usage:
         """Totals of the calls recorded so far (those after ``since``: see ``mark()``)."""
         with self._lock:
             calls = [c for c in self._calls if c.seq >= since]
-        return LLMUsage.from_calls(calls)
+        return Usage.from_calls(calls)
 
     def mark(self) -> int:
         """A position to pass to ``usage(since=…)`` later. On a shared tracker, calls made

@@ -7,12 +7,8 @@ structured-output helper reads it to choose JSON-schema mode or function calling
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import Literal
 
 from recagents.settings import Settings
-
-Backend = Literal["openai", "ollama", "openai-compatible", "local"]
-BACKENDS: tuple[str, ...] = ("openai", "ollama", "openai-compatible", "local")
 
 
 @dataclass(frozen=True)

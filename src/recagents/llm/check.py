@@ -68,7 +68,7 @@ def run_check(settings: Settings, provider: str | None = None, model: str | None
         "structured_ok": structured_ok,
         "prompt_tokens_per_s": None if prompt_tps is None else round(prompt_tps, 2),
         "generation_tokens_per_s": None if gen_tps is None else round(gen_tps, 2),
-        "latency_s": round(result.usage.latency_s, 3),
+        "latency_s": round(result.usage.llm_wall_seconds, 3),
         "prompt_tokens": call.input_tokens,
         "completion_tokens": call.output_tokens,
         "attempts": result.attempts,

@@ -26,11 +26,12 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from recagents.llm.accounting import UsageTracker
-from recagents.llm.capabilities import BACKENDS, Capabilities, capabilities_for
+from recagents.llm.capabilities import Capabilities, capabilities_for
 from recagents.llm.failures import LLMConfigError
 from recagents.llm.local_server import LocalServer, ServerConfig, get_local_server
 from recagents.llm.weights import LOCAL_MODELS, ensure_local_weights
 from recagents.settings import Settings, get_settings
+from recagents.vocabulary import LLM_BACKENDS, LLMBackend
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class LLMHandle:
     """A ready chat model plus what the layers above need to know about it."""
 
     chat_model: BaseChatModel
-    backend: str
+    backend: LLMBackend
     model: str
     capabilities: Capabilities
     base_url: str | None = None
@@ -76,18 +77,18 @@ class LLMHandle:
         }
 
 
-def resolve_provider(settings: Settings, provider: str | None = None) -> str:
+def resolve_provider(settings: Settings, provider: str | None = None) -> LLMBackend:
     """explicit flag → settings.llm_provider (unless auto) → OpenAI if a key is set → local."""
     for choice in (provider, settings.llm_provider):
         if choice and choice != "auto":
-            if choice not in BACKENDS:
+            if choice not in LLM_BACKENDS:
                 raise LLMConfigError(
-                    f"unknown LLM provider {choice!r}: use one of {', '.join(BACKENDS)} "
+                    f"unknown LLM provider {choice!r}: use one of {', '.join(LLM_BACKENDS)} "
                     "(RECAGENTS_LLM_PROVIDER or --provider)",
                     backend=str(choice),
                     setting="RECAGENTS_LLM_PROVIDER",
                 )
-            return choice
+            return choice  # type: ignore[return-value]
     if settings.openai_api_key is not None and settings.openai_api_key.get_secret_value():
         return "openai"
     return "local"

@@ -1,23 +1,21 @@
 """LLM failures → one clear message naming the provider and the setting to fix.
 
 ``explain_failure`` turns the exceptions of the OpenAI client, the Ollama client and httpx into
-``RecagentsError`` subclasses; ``call_with_retries`` / ``acall_with_retries`` retry transient
+``RecagentsError`` subclasses; ``call_with_retries`` retries transient
 failures a bounded number of times with exponential backoff, on tenacity (OpenAI-style clients
 retry by themselves, see the factory).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 import httpx
 import openai
 from tenacity import (
-    AsyncRetrying,
     RetryCallState,
     Retrying,
     retry_if_exception,
@@ -179,7 +177,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(status, int) and status >= 500
 
 
-def _retrying(cls, retries: int, base_delay_s: float, max_delay_s: float, before_retry):
+def _retrying(retries: int, base_delay_s: float, max_delay_s: float, before_retry):
     """tenacity policy: up to ``retries`` retries of transient failures, exponential backoff
     (base, 2×base, 4×base … capped), ``before_retry`` between the sleep and the next try, the
     last exception re-raised as is."""
@@ -193,13 +191,13 @@ def _retrying(cls, retries: int, base_delay_s: float, max_delay_s: float, before
             state.next_action.sleep,
         )
 
-    return cls(
+    return Retrying(
         stop=stop_after_attempt(retries + 1),
         wait=wait_exponential(multiplier=base_delay_s, max=max_delay_s),
         retry=retry_if_exception(is_transient),
         before_sleep=log_retry,
         before=before_retry,
-        sleep=_sleep if cls is Retrying else asyncio.sleep,
+        sleep=_sleep,
         reraise=True,
     )
 
@@ -223,24 +221,4 @@ def call_with_retries(
         if before_retry is not None and state.attempt_number > 1:
             before_retry()
 
-    return _retrying(Retrying, retries, base_delay_s, max_delay_s, before)(fn)
-
-
-async def acall_with_retries(
-    fn: Callable[[], Awaitable[T]],
-    *,
-    retries: int,
-    base_delay_s: float = 0.5,
-    max_delay_s: float = 8.0,
-    before_retry: Callable[[], None] | None = None,
-) -> T:
-    """``call_with_retries`` for a coroutine function (``before_retry`` runs in a thread)."""
-
-    async def before(state: RetryCallState) -> None:
-        if before_retry is not None and state.attempt_number > 1:
-            await asyncio.to_thread(before_retry)
-
-    async def attempt() -> T:  # tenacity awaits coroutine functions only, not a lambda's result
-        return await fn()
-
-    return await _retrying(AsyncRetrying, retries, base_delay_s, max_delay_s, before)(attempt)
+    return _retrying(retries, base_delay_s, max_delay_s, before)(fn)

@@ -206,7 +206,7 @@ def _generated_labels(handle, prompts, labels: Sequence[str], config) -> ScoreBa
         result = structured_call(
             handle, Label, prompt, config=config, max_tokens=16, schema_note=False
         )
-        batch.prompt_tokens += result.usage.input_tokens
-        batch.generated_tokens += result.usage.output_tokens
+        batch.prompt_tokens += result.usage.tokens_in
+        batch.generated_tokens += result.usage.tokens_out
         batch.scores.append(one_hot(result.value.label, labels))
     return batch

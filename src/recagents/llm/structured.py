@@ -33,10 +33,9 @@ from langchain_core.messages import (
 from pydantic import BaseModel, ValidationError, create_model
 
 from recagents.errors import InvalidArgumentError
-from recagents.llm.accounting import LLMUsage, UsageTracker
+from recagents.llm.accounting import Usage, UsageTracker
 from recagents.llm.failures import (
     StructuredOutputError,
-    acall_with_retries,
     call_with_retries,
     explain_failure,
 )
@@ -51,7 +50,7 @@ class StructuredResult(Generic[M]):
     attempts: int
     method: str
     raw: str
-    usage: LLMUsage
+    usage: Usage
 
 
 # --- schemas with id enums ------------------------------------------------------------------
@@ -334,38 +333,6 @@ def structured_call(
                 before_retry=handle.recover,
             )
         except Exception as exc:  # noqa: BLE001 - translated to a clear error
-            _fail(handle, schema, exc)
-        value, raw, error = _check(msg, schema, method)
-        if value is not None:
-            return StructuredResult(value, attempt, method, raw, tracker.usage())
-        convo = [*convo, *_repair(raw, error)]
-    raise _give_up(handle, schema, attempts, raw, error)
-
-
-async def astructured_call(
-    handle,
-    schema: type[M],
-    messages: str | Sequence[Any],
-    *,
-    attempts: int | None = None,
-    method: Method | None = None,
-    config: dict | None = None,
-    max_tokens: int | None = None,
-) -> StructuredResult[M]:
-    """Async twin of ``structured_call`` (no streaming)."""
-    method, attempts, convo = _setup(handle, schema, messages, attempts, method)
-    runnable = _with_budget(_bind(handle, schema, method), handle, max_tokens)
-    tracker = UsageTracker()
-    cfg = _config_with(config, tracker)
-    raw, error = "", ""
-    for attempt in range(1, attempts + 1):
-        try:
-            msg = await acall_with_retries(
-                lambda c=convo: runnable.ainvoke(c, config=cfg),
-                retries=handle.transport_retries,
-                before_retry=handle.recover,
-            )
-        except Exception as exc:  # noqa: BLE001
             _fail(handle, schema, exc)
         value, raw, error = _check(msg, schema, method)
         if value is not None:

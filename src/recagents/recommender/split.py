@@ -16,14 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
 
 import numpy as np
 
 from recagents.errors import DataError, InvalidArgumentError, NotBuiltError
+from recagents.vocabulary import HOLDOUTS, Holdout
 
-Holdout = Literal["none", "valid", "test"]
-HOLDOUTS: tuple[str, ...] = get_args(Holdout)
 PARTS = ("train", "valid", "test")
 HIDDEN_PARTS: dict[str, tuple[str, ...]] = {
     "none": (),
@@ -134,12 +132,3 @@ class HistoryView:
                 by_user.setdefault(int(user), set()).add(int(item))
             self._by_user = by_user
         return self._by_user.get(int(user_id), set())
-
-    def visible_rows(self, rows: list[dict], user_key: str = "user_id") -> list[dict]:
-        """Rows (dicts with ``user_key`` and ``item_id``) that are history under this view."""
-        if not self.hides_anything or not rows:
-            return rows
-        users = np.fromiter((r[user_key] for r in rows), np.int64, len(rows))
-        items = np.fromiter((r["item_id"] for r in rows), np.int64, len(rows))
-        mask = self.visible_mask(users, items)
-        return [r for r, keep in zip(rows, mask, strict=True) if keep]

@@ -39,7 +39,8 @@ from torch.nn import functional as F  # noqa: N812 - torch's own idiom
 log = logging.getLogger(__name__)
 
 NAME = "TwoTower"
-AGE_EDGES = (13, 20, 31, 61)  # kid ≤ 12, teenager, young adult, adult, senior (queries.AGE_GROUPS)
+# kid ≤ 12, teenager, young adult, adult, senior (stores.metadata.user_groups.AGE_GROUPS)
+AGE_EDGES = (13, 20, 31, 61)
 YEAR_EDGES = tuple(range(1930, 2000, 5))  # 5-year buckets; before 1930 and unknown get their own
 TEXT_DIM = 384
 DEFAULTS: dict[str, Any] = {

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from recagents.errors import EmptyResultError, InvalidArgumentError, NotFoundError
 from recagents.services.context import ServiceContext
 from recagents.services.requests import (
-    DEFAULT_ITEM_FIELDS,
     MAX_METADATA_ITEMS,
     OP_TEXT,
     REQUEST_TO_OP,
@@ -24,8 +23,10 @@ from recagents.services.requests import (
     SearchRequest,
 )
 from recagents.services.results import FilteredItems, ItemDetails, PlotHit
-from recagents.stores.metadata import queries as q
+from recagents.stores.metadata.item_filters import ItemFilter, NumericCondition
 from recagents.stores.metadata.models import Role
+from recagents.stores.metadata.names import closest_names, fold
+from recagents.vocabulary import DEFAULT_ITEM_FIELDS
 
 ROLE_ARGS = (("actors", Role.actor), ("directors", Role.director), ("writers", Role.writer))
 NUMERIC_ARGS = ("release_year", "imdb_rating", "duration_min", "imdb_num_reviews")
@@ -38,7 +39,7 @@ CONDITION_NAMES = (
 def credited_as(ctx: ServiceContext, name: str) -> list[str]:
     """The filter arguments (``actors``, ``directors``, ``writers``) under which the catalogue
     credits ``name``."""
-    return [arg for arg, role in ROLE_ARGS if q.fold(name) in ctx.store.people_index(role)]
+    return [arg for arg, role in ROLE_ARGS if fold(name) in ctx.store.people_index(role)]
 
 
 def _resolve_names(ctx: ServiceContext, req: FilterRequest) -> tuple[list, list]:
@@ -56,11 +57,11 @@ def _resolve_names(ctx: ServiceContext, req: FilterRequest) -> tuple[list, list]
     people = []
     for arg, role in ROLE_ARGS:
         for name in getattr(req, arg) or []:
-            hit = store.people_index(role).get(q.fold(name))
+            hit = store.people_index(role).get(fold(name))
             if hit is not None:
                 people.append((role, hit[1]))
                 continue
-            other = [r.value for r in Role if r != role and q.fold(name) in store.people_index(r)]
+            other = [r.value for r in Role if r != role and fold(name) in store.people_index(r)]
             hint = (
                 f" ({name!r} is credited as {'/'.join(other)}: use that argument)" if other else ""
             )
@@ -81,7 +82,7 @@ def _resolve_values(requested: list[str] | None, known: list[str], what: str) ->
     for value in requested:
         hit = by_lower.get(value.strip().lower())
         if hit is None:
-            close = q.closest_names(value, known)
+            close = closest_names(value, known)
             problems.append(f"unknown {what} {value!r}; closest: {close or 'none'}")
         else:
             out.append(hit)
@@ -92,7 +93,7 @@ def _resolve_values(requested: list[str] | None, known: list[str], what: str) ->
     return tuple(out)
 
 
-def build_filter(ctx: ServiceContext, req: FilterRequest) -> tuple[q.ItemFilter, list[str]]:
+def build_filter(ctx: ServiceContext, req: FilterRequest) -> tuple[ItemFilter, list[str]]:
     """The resolved SQL filter and a readable description of each condition."""
     genre_ids, people = _resolve_names(ctx, req)
     countries = _resolve_values(req.countries, ctx.store.distinct_values("country"), "country")
@@ -104,8 +105,8 @@ def build_filter(ctx: ServiceContext, req: FilterRequest) -> tuple[q.ItemFilter,
     for arg in NUMERIC_ARGS:
         field = ctx.options.year_field if arg == "release_year" else arg
         for cond in getattr(req, arg) or []:
-            numeric.append(q.NumericCondition(field, REQUEST_TO_OP[cond.request], cond.threshold))
-    spec = q.ItemFilter(
+            numeric.append(NumericCondition(field, REQUEST_TO_OP[cond.request], cond.threshold))
+    spec = ItemFilter(
         genre_ids=tuple(genre_ids),
         people=tuple(people),
         countries=countries,

@@ -1,13 +1,17 @@
 """``ServiceContext``: the opened stores, the recommender and the history view, built once.
 
+The composition root opens it (``recagents.resources.open_services``: the metadata store,
+read-only, under a history view); the parts below open here, on first use, each in one getter.
+
 Holds the read-only metadata repository, the recommender, the vector store (opened lazily: it
 loads the embedding model) and the Swing index (built lazily from the visible ratings). The
 ``holdout`` view (none | valid | test) applies to every service: hidden ratings are not history,
 not counted and not masked. Tests build the context from their fixtures with the constructor.
 
-``ServiceOptions`` switches the few semantics where we deliberately differ from the peer project
-(recsys-agent); ``ServiceOptions.peer_compatible()`` selects the peer's variant (see
-``recagents.eval.tools_replay`` for why each differs).
+``ServiceOptions`` holds the few semantics a caller may switch: a popularity cut, which year the
+release-year filter reads, and the item universe the services treat as the catalogue. The
+defaults are the product's; an evaluation that compares with another system's recorded results
+sets its own values.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -27,65 +31,55 @@ from recagents.recommender.split import HistoryView, Holdout, Split, check_holdo
 from recagents.settings import Settings
 from recagents.stores.metadata import MetadataStore
 
+if TYPE_CHECKING:
+    from langgraph.store.base import BaseStore
+
+    from recagents.recommender.graph_text import GraphTextConfig
+    from recagents.recommender.inference import Recommender
+    from recagents.recommender.reranker import TwoStage
+    from recagents.recommender.swing import SwingIndex
+    from recagents.services.grounding import TitleIndex
+    from recagents.stores.engine_vectors import EngineVectors
+    from recagents.stores.graph_vectors import GraphTextVectors
+    from recagents.stores.vectors import VectorStore
+
+    ActiveEngine = Recommender | EngineVectors | TwoStage
+    """The active engine as the services rank with it: its score matrix, or its Qdrant collection
+    in front of it (``serving=vectors``), with the ranking stage after either where
+    ``ranking.yaml`` enables it (the wrappers answer everything else as the engine does)."""
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ServiceOptions:
-    # popular_items: keep only items above this quantile of the pool's counts (peer: 0.75).
-    # Ours: None, plain top-k (the peer's cut returns 1 of 3 asked when the pool is small).
+    # popular_items: keep only items above this quantile of the pool's counts (a cut can return
+    # fewer than k when the pool is small). None: plain top-k.
     popularity_quantile: float | None = None
-    # filter release year: "year" (IMDb year, else MovieLens year) or the peer's "imdb_year"
-    # (items without an IMDb year never match).
+    # filter release year: "year" (IMDb year, else MovieLens year) or "imdb_year" only (items
+    # without an IMDb year never match).
     year_field: Literal["year", "imdb_year"] = "year"
     # The item ids the services treat as the catalog (None: every item in the store).
     universe: frozenset[int] | None = None
-
-    @classmethod
-    def peer_compatible(cls, universe: Iterable[int] | None = None) -> ServiceOptions:
-        return cls(
-            popularity_quantile=0.75,
-            year_field="imdb_year",
-            universe=None if universe is None else frozenset(universe),
-        )
 
 
 @dataclass
 class ServiceContext:
     settings: Settings
     store: MetadataStore
-    # recagents.recommender.service.Recommender; with serving=vectors the engine's Qdrant
-    # collection in front of it (stores.engine_vectors.EngineVectors), and with ranking.yaml's
-    # enabled the ranking stage after either (recommender.reranker.TwoStage); lazy if None
-    recommender: Any = None
-    vectors: Any = None  # recagents.stores.vectors.VectorStore (lazy if None)
-    swing: Any = None  # recagents.recommender.swing.SwingIndex (lazy if None)
+    recommender: ActiveEngine | None = None  # the active engine (lazy if None)
+    vectors: VectorStore | None = None  # the plot embeddings (lazy if None)
+    swing: SwingIndex | None = None  # over the visible ratings (lazy if None)
     options: ServiceOptions = field(default_factory=ServiceOptions)
     holdout: Holdout = "none"
-    agent_store: Any = None  # langgraph BaseStore of the agents' memory (lazy if None)
-    # recagents.stores.graph_vectors.GraphTextVectors of this view (lazy if None)
-    graph_text: Any = None
+    agent_store: BaseStore | None = None  # the agents' memory (lazy if None)
+    graph_text: GraphTextVectors | None = None  # this view's graph-text collection (lazy)
     _exit: ExitStack = field(default_factory=ExitStack, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _counts: dict[tuple[str, ...], dict[int, int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         check_holdout(self.holdout)
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        options: ServiceOptions | None = None,
-        holdout: Holdout | None = None,
-    ) -> ServiceContext:
-        """Open the built stores (read-only); recommender, vectors and Swing load on first use."""
-        return cls(
-            settings=settings,
-            store=MetadataStore.open(settings),
-            options=options or ServiceOptions(),
-            holdout=holdout or settings.holdout,
-        )
 
     def close(self) -> None:
         self._exit.close()
@@ -103,12 +97,12 @@ class ServiceContext:
 
         return HistoryView.from_split(Split.load(split_path(self.settings)), self.holdout)
 
-    def get_recommender(self) -> Any:
+    def get_recommender(self) -> ActiveEngine:
         with self._lock:
             if self.recommender is None:
-                from recagents.recommender.service import get_recommender
+                from recagents.recommender.inference import get_recommender
 
-                rec = get_recommender(self.settings)
+                rec: ActiveEngine = get_recommender(self.settings)
                 if self.settings.serving == "vectors":
                     from recagents.stores.engine_vectors import EngineVectors
 
@@ -122,7 +116,7 @@ class ServiceContext:
                 self.recommender = rec
             return self.recommender
 
-    def get_vectors(self) -> Any:
+    def get_vectors(self) -> VectorStore:
         with self._lock:
             if self.vectors is None:
                 from recagents.stores.vectors import VectorStore
@@ -130,7 +124,7 @@ class ServiceContext:
                 self.vectors = VectorStore.open(self.settings, read_only=True)
             return self.vectors
 
-    def get_graph_text(self) -> Any:
+    def get_graph_text(self) -> GraphTextVectors:
         """The graph-enhanced text embeddings of this view (``graph_text_<holdout>``)."""
         with self._lock:
             if self.graph_text is None:
@@ -141,13 +135,13 @@ class ServiceContext:
             return self.graph_text
 
     @cached_property
-    def graph_text_config(self) -> Any:
+    def graph_text_config(self) -> GraphTextConfig:
         """``configs/graph_text.yaml`` (``recommender.graph_text.GraphTextConfig``)."""
         from recagents.recommender.graph_text import GraphTextConfig
 
         return GraphTextConfig.load(self.settings)
 
-    def get_agent_store(self) -> Any:
+    def get_agent_store(self) -> BaseStore:
         """The agents' LangGraph Store in the configured database (read-write URL: it caches
         User Understanding's profiles); an in-memory store, with a warning, where that
         database cannot be opened."""
@@ -166,7 +160,7 @@ class ServiceContext:
                     self.agent_store = InMemoryStore()
             return self.agent_store
 
-    def get_swing(self) -> Any:
+    def get_swing(self) -> SwingIndex:
         """The Swing index over the ratings that are history under the view."""
         with self._lock:
             if self.swing is None:
@@ -224,7 +218,7 @@ class ServiceContext:
         return self.store.titles
 
     @cached_property
-    def title_index(self) -> Any:
+    def title_index(self) -> TitleIndex:
         """The catalogue's titles in the forms people write them (``services.grounding``),
         built once: what grounds answers and checks explanations."""
         from recagents.services.grounding import TitleIndex

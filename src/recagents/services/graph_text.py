@@ -31,7 +31,7 @@ from recagents.recommender.graph_text import (
     propagate,
     weighted_mean,
 )
-from recagents.recommender.ranking import check_k
+from recagents.recommender.topk import check_k
 from recagents.services.catalog import build_filter, filter_items
 from recagents.services.context import ServiceContext
 from recagents.services.popularity import popular_items

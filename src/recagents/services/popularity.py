@@ -9,14 +9,14 @@ from recagents.recommender.popularity import rank_by_count
 from recagents.services.context import ServiceContext
 from recagents.services.requests import LikePercentageRequest, PopularRequest
 from recagents.services.results import LikePercentage, PopularItem, PopularItems
-from recagents.stores.metadata import queries as q
+from recagents.stores.metadata.user_groups import normalise_group
 
 
 def popular_items(
     ctx: ServiceContext, req: PopularRequest, candidates: Sequence[int] | None = None
 ) -> PopularItems:
     """The ``k`` most rated items (by ``user_group`` when given), most popular first."""
-    groups = sorted({q.normalise_group(g) for g in req.user_group or []})
+    groups = sorted({normalise_group(g) for g in req.user_group or []})
     pool = ctx.candidate_pool(candidates)
     pool = ctx.catalog_ids if pool is None else pool
     ranked = rank_by_count(

@@ -13,7 +13,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from recagents.errors import InvalidArgumentError
 from recagents.settings import MAX_K
-from recagents.stores.text_search import DEFAULT_MODE, SearchMode
+from recagents.vocabulary import DEFAULT_ITEM_FIELDS, ItemField, SearchMode, UserField
+from recagents.vocabulary import DEFAULT_SEARCH_MODE as DEFAULT_MODE
 
 MAX_NEIGHBOURS = 100
 MAX_METADATA_ITEMS = 50
@@ -104,28 +105,6 @@ Month = Annotated[int, Field(ge=1, le=12)]
 
 REQUEST_TO_OP = {"lower": "lt", "higher": "gt", "exact": "eq", "at_most": "le", "at_least": "ge"}
 OP_TEXT = {"lt": "<", "gt": ">", "eq": "=", "le": "<=", "ge": ">="}
-
-ItemField = Literal[
-    "title",
-    "year",
-    "genres",
-    "directors",
-    "writers",
-    "actors",
-    "release_month",
-    "country",
-    "duration_min",
-    "age_rating",
-    "imdb_rating",
-    "imdb_num_reviews",
-    "description",
-    "storyline",
-    "imdb_year",
-    "ml_year",
-]
-UserField = Literal["age", "age_group", "gender", "occupation", "zip_code", "n_ratings"]
-DEFAULT_ITEM_FIELDS: tuple[str, ...] = ("title", "year", "genres", "description")
-USER_FIELDS: tuple[str, ...] = ("age", "age_group", "gender", "occupation", "zip_code", "n_ratings")
 
 
 class FilterRequest(Request):

@@ -9,7 +9,7 @@ from recagents.services.context import ServiceContext
 from recagents.services.requests import FavouritesRequest, SimilarUsersRequest
 from recagents.services.results import FavouriteItem, Favourites, SimilarUser
 from recagents.services.users import GENDERS
-from recagents.stores.metadata import queries as q
+from recagents.stores.metadata.user_groups import age_group_of
 
 
 def similar_users(ctx: ServiceContext, req: SimilarUsersRequest) -> list[SimilarUser]:
@@ -24,7 +24,7 @@ def similar_users(ctx: ServiceContext, req: SimilarUsersRequest) -> list[Similar
             user_id=nb.user_id,
             similarity=float(f"{nb.similarity:.4g}"),
             common_items=nb.common_items,
-            age_group=q.age_group_of(users[nb.user_id]["age"]),
+            age_group=age_group_of(users[nb.user_id]["age"]),
             gender=GENDERS.get(users[nb.user_id]["gender"], users[nb.user_id]["gender"]),
             occupation=users[nb.user_id]["occupation"],
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from recagents.services.context import ServiceContext
-from recagents.services.requests import USER_FIELDS, HistoryRequest, UserMetadataRequest
+from recagents.services.requests import HistoryRequest, UserMetadataRequest
 from recagents.services.results import History, RatedItem, UserProfile
-from recagents.stores.metadata import queries as q
+from recagents.stores.metadata.user_groups import age_group_of
+from recagents.vocabulary import USER_FIELDS
 
 GENDERS = {"M": "male", "F": "female"}
 
@@ -18,7 +19,7 @@ def user_profile(ctx: ServiceContext, req: UserMetadataRequest) -> UserProfile:
     fields = list(dict.fromkeys(req.fields or USER_FIELDS))
     values = {
         "age": user["age"],
-        "age_group": q.age_group_of(user["age"]),
+        "age_group": age_group_of(user["age"]),
         "gender": GENDERS.get(user["gender"], user["gender"]),
         "occupation": user["occupation"],
         "zip_code": user["zip_code"],

@@ -2,7 +2,7 @@
 
 An engine whose scores are ``user · item`` (BPR, LightGCN, the two-tower engine: the checkpoint
 holds ``user_vectors``) puts its item vectors into the collection ``engine_<name>`` (point id =
-item id, dot product) with the fields item filters test as payload (``queries.filter_payloads``:
+item id, dot product) with the fields item filters test as payload (``item_filters.filter_payloads``:
 genre ids, person ids per role, country, age rating, release month, years, IMDb rating, duration,
 review count). Top-k for a user, or for any query vector (a folded-in history, a cold user's
 tower), is one Qdrant query: the hard filter is a payload filter, the user's history a
@@ -14,7 +14,7 @@ The collection is (re)built on open when it is missing or was built from another
 1,682 points take well under a second in local mode (one transaction) or on a server.
 
 Engines without a factorised form (EASE, ItemKNN, MultiVAE) have no user vectors: asking for this
-path raises ``NoVectorsError``; they keep the dense path (``recommender.service``), whose
+path raises ``NoVectorsError``; they keep the dense path (``recommender.inference``), whose
 checkpoint is the users x items score matrix (4 bytes per pair: ML-100k 6 MB, 100k users x
 1M items 400 GB).
 """
@@ -32,9 +32,9 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from recagents.errors import InvalidArgumentError
-from recagents.recommender.ranking import ScoredItem, TopK, check_id, check_k
+from recagents.recommender.topk import ScoredItem, TopK, check_id, check_k
 from recagents.settings import MAX_K, Settings
-from recagents.stores.metadata.queries import ItemFilter, people_key
+from recagents.stores.metadata.item_filters import ItemFilter, people_key
 from recagents.stores.qdrant_clients import (
     ClientHolder,
     SharedClient,

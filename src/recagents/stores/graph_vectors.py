@@ -23,12 +23,12 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from recagents.errors import NotBuiltError
-from recagents.recommender.ranking import ScoredItem
 from recagents.recommender.split import Holdout, check_holdout
+from recagents.recommender.topk import ScoredItem
 from recagents.settings import Settings
 from recagents.stores.embeddings import EMBEDDING_DIM
 from recagents.stores.engine_vectors import nearest, write_collection
-from recagents.stores.metadata.queries import ItemFilter
+from recagents.stores.metadata.item_filters import ItemFilter
 from recagents.stores.qdrant_clients import ClientHolder, SharedClient, open_shared
 
 log = logging.getLogger(__name__)

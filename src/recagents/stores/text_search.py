@@ -21,17 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from numbers import Integral
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 from recagents.errors import InvalidArgumentError, NotBuiltError
 from recagents.stores.embeddings import EMBEDDING_DIM
+from recagents.vocabulary import DEFAULT_SEARCH_MODE, SEARCH_MODES, SearchMode
 
 if TYPE_CHECKING:  # qdrant-client takes ~1 s to import: the request models need only the modes
     from qdrant_client import models as qm
 
-SearchMode = Literal["dense", "keyword", "hybrid"]
-SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
-DEFAULT_MODE: SearchMode = "dense"
+DEFAULT_MODE = DEFAULT_SEARCH_MODE
 DENSE = "dense"  # the named vectors
 KEYWORD = "keyword"
 RRF_K = 60

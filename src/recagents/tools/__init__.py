@@ -1,12 +1,11 @@
 """LangChain tools over the services: one static list; context and candidate sets come from the
 run (``ToolRuntime``), so the checkpointer persists a conversation's candidate sets."""
 
-from recagents.tools.registry import PEER_NAME_MAP, TOOL_SPECS, TOOLS, TOOLS_BY_NAME, select_tools
+from recagents.tools.registry import TOOL_SPECS, TOOLS, TOOLS_BY_NAME
 from recagents.tools.results import ToolResult
 from recagents.tools.runtime import ToolCallResult, ToolState, run_tool_call
 
 __all__ = [
-    "PEER_NAME_MAP",
     "TOOLS",
     "TOOLS_BY_NAME",
     "TOOL_SPECS",
@@ -14,5 +13,4 @@ __all__ = [
     "ToolResult",
     "ToolState",
     "run_tool_call",
-    "select_tools",
 ]

@@ -26,18 +26,6 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
 )
 SPECS_BY_NAME = {spec.name: spec for spec in TOOL_SPECS}
 
-# The peer project's (recsys-agent) tool names → ours (arguments differ: see eval.tools_replay).
-PEER_NAME_MAP = {
-    "get_top_k_recommendations_tool": "recommend_items",
-    "item_filter_tool": "filter_items",
-    "vector_store_search_tool": "search_plots",
-    "get_like_percentage_tool": "like_percentage",
-    "get_popular_items_tool": "popular_items",
-    "get_user_metadata_tool": "user_metadata",
-    "get_item_metadata_tool": "item_metadata",
-    "get_interacted_items_tool": "recent_interactions",
-}
-
 
 def _make_tool(spec: ToolSpec) -> StructuredTool:
     def run(runtime: ToolRuntime = None, **kwargs):  # type: ignore[assignment]
@@ -58,13 +46,3 @@ def _make_tool(spec: ToolSpec) -> StructuredTool:
 
 TOOLS: tuple[BaseTool, ...] = tuple(_make_tool(spec) for spec in TOOL_SPECS)
 TOOLS_BY_NAME: dict[str, BaseTool] = {t.name: t for t in TOOLS}
-
-
-def select_tools(names: list[str] | None = None) -> list[BaseTool]:
-    """The tools named (all when None); unknown names are an error listing the valid ones."""
-    if names is None:
-        return list(TOOLS)
-    unknown = [n for n in names if n not in TOOLS_BY_NAME]
-    if unknown:
-        raise ValueError(f"unknown tool name(s) {unknown}: valid are {list(TOOLS_BY_NAME)}")
-    return [TOOLS_BY_NAME[n] for n in names]

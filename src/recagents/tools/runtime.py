@@ -1,8 +1,9 @@
 """How a tool call meets its conversation: state in, state updates out.
 
 The tools are ONE static list. What a call needs arrives through LangGraph's ``ToolRuntime``:
-``runtime.context`` is the ``ServiceContext`` (stores, recommender, holdout view) and
-``runtime.state["candidate_sets"]`` the conversation's candidate sets. A tool that creates sets
+``runtime.context`` is the ``ServiceContext`` (stores, recommender, holdout view), or a
+``ToolContext`` that adds what the run offers beyond it (the agents path of recommend_items),
+and ``runtime.state["candidate_sets"]`` the conversation's candidate sets. A tool that creates sets
 returns a ``Command`` that adds them to the state (and its ``ToolMessage``), so the checkpointer
 persists them. Outside a graph, ``run_tool_call`` builds the runtime by hand (tests, the replay,
 the plan executor).
@@ -14,7 +15,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool
@@ -36,6 +37,9 @@ from recagents.tools.candidates import (
     resolve_handle,
 )
 
+if TYPE_CHECKING:
+    from recagents.tools.recommend import AgentsPath
+
 INLINE_LIMIT = 20  # id sets up to this size are returned inline, larger ones as handle + preview
 PREVIEW_SIZE = 10
 
@@ -56,6 +60,15 @@ def _position(state: Mapping[str, Any], tool_call_id: str | None) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class ToolContext:
+    """A run's context for the tools: the services, and the ARAG agents when the run
+    recommends through them (recommend_items then takes its agents path)."""
+
+    services: ServiceContext
+    agents: AgentsPath | None = None
+
+
 @dataclass
 class ToolScope:
     """One tool call's view of its conversation: resolve handles, register new sets."""
@@ -64,6 +77,7 @@ class ToolScope:
     sets: CandidateSets
     position: int = 0
     created: CandidateSets = field(default_factory=dict)
+    agents: AgentsPath | None = None  # recommend_items' agents path (None: the engine's)
 
     def resolve(
         self, items: str | Sequence[int | str] | None, what: str = "items"
@@ -111,13 +125,17 @@ class ToolScope:
 
 def scope_of(runtime: ToolRuntime | None) -> ToolScope:
     ctx = getattr(runtime, "context", None)
-    if not isinstance(ctx, ServiceContext):
+    if isinstance(ctx, ServiceContext):
+        ctx = ToolContext(ctx)
+    if not isinstance(ctx, ToolContext):
         raise InvalidArgumentError(
-            "the tools need a ServiceContext as the run's context (graph.invoke(..., context=ctx))"
+            "the tools need a ServiceContext (or a ToolContext) as the run's context "
+            "(graph.invoke(..., context=ctx))"
         )
     state = getattr(runtime, "state", None) or {}
     sets = state.get("candidate_sets") or {} if isinstance(state, Mapping) else {}
-    return ToolScope(ctx, dict(sets), _position(state, runtime.tool_call_id))
+    position = _position(state, runtime.tool_call_id)
+    return ToolScope(ctx.services, dict(sets), position, agents=ctx.agents)
 
 
 def tool_output(runtime: ToolRuntime, scope: ToolScope, name: str, result: dict) -> Any:
@@ -143,13 +161,15 @@ def run_tool_call(
     candidate_sets: CandidateSets | None = None,
     *,
     call_id: str | None = None,
+    agents: AgentsPath | None = None,
 ) -> ToolCallResult:
-    """Run one tool outside a graph: the state is just the candidate sets."""
+    """Run one tool outside a graph: the state is just the candidate sets (``agents``: the
+    run recommends through the ARAG agents)."""
     sets = dict(candidate_sets or {})
     call_id = call_id or f"call-{uuid.uuid4().hex[:8]}"
     runtime = ToolRuntime(
         state={"messages": [], "candidate_sets": sets},
-        context=ctx,
+        context=ToolContext(ctx, agents),
         config={},
         stream_writer=lambda _chunk: None,
         tool_call_id=call_id,

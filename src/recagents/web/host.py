@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
 import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import Mount
 
-from recagents.resources import AppResources, set_current_resources
-from recagents.settings import PROJECT_ROOT, Settings, get_settings
+from recagents.resources import AppResources
+from recagents.settings import Settings, get_settings
+from recagents.web.chat import binding as chat_binding
 
 log = logging.getLogger(__name__)
 
 CHAT_PATH = "/chat"
-CHAINLIT_TARGET = PROJECT_ROOT / "chainlit_example.py"
+CHAT_ENTRY = Path(__file__).resolve().parent / "chat" / "entry.py"  # the file Chainlit loads
 
 
 def _warm_llm(resources: AppResources) -> None:
@@ -47,21 +48,22 @@ def create_app(
 ) -> FastAPI:
     """The host app. ``resources`` given (tests): used as they are and not closed here;
     otherwise opened from ``settings`` in the lifespan (``open_kwargs``: provider, model,
-    mode, engine). ``bind_host`` is where the server listens (the API's auth depends on it)."""
+    mode, recommend_via). ``bind_host`` is where the server listens (the API's auth depends on it)."""
     settings = settings or (resources.settings if resources else get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = resources is None
         res = AppResources.open(settings, **open_kwargs) if owned else resources
-        app.state.resources = res
-        set_current_resources(res)
+        app.state.resources = res  # the API's routes: ``web.api.deps.get_resources``
+        if chat:
+            chat_binding.bind(res)  # the chat's callbacks (Chainlit's, outside FastAPI)
         if owned and warm_llm:
             threading.Thread(target=_warm_llm, args=(res,), name="llm-warmup", daemon=True).start()
         try:
             yield
         finally:
-            set_current_resources(None)
+            chat_binding.unbind(res)
             if owned:
                 res.close()
 
@@ -112,15 +114,18 @@ class OfflineHTML(BaseHTTPMiddleware):
 
 
 def mount_chat(app: FastAPI, settings: Settings, bind_host: str) -> None:
-    """Mount the Chainlit app (``chainlit_example.py``) at ``/chat``; its config and public
-    files (offline theme) live at the project root. The mount is wrapped in ``ChatGate``: off
+    """Mount the Chainlit app (``web/chat/entry.py``, found in the installed package) at
+    ``/chat``; its config and offline theme are written to ``<data_dir>/chainlit``
+    (``chainlit_root``) before Chainlit is imported. The mount is wrapped in ``ChatGate``: off
     loopback or with API tokens, a chat without its login is refused (403)."""
-    os.environ.setdefault("CHAINLIT_APP_ROOT", str(PROJECT_ROOT))
+    from recagents.web.chat.chainlit_root import use_app_root
+
+    use_app_root(settings.data_dir)
     from chainlit.utils import mount_chainlit
 
     from recagents.web.chat.auth import ChatGate
 
-    mount_chainlit(app=app, target=str(CHAINLIT_TARGET), path=CHAT_PATH)
+    mount_chainlit(app=app, target=str(CHAT_ENTRY), path=CHAT_PATH)
     from chainlit.server import app as chainlit_app
 
     if not any(m.cls is OfflineHTML for m in chainlit_app.user_middleware):

@@ -17,8 +17,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from recagents.assistant.plan_mode.demos import DemoBank
 from recagents.assistant.run import AskResult
+from recagents.web.api.adapters import recommend_request, run_agents
 from recagents.web.api.schemas import AGENTIC_REC_EXAMPLE, RecommendBody, RecommendResponse
-from recagents.web.api.services import recommend_request, run_agents
 
 pytestmark = pytest.mark.llm
 
@@ -35,7 +35,7 @@ def test_agentic_rec_request_through_the_agents(
     ids = [i.id for i in body.items]
     assert len(ids) == limit == len(set(ids)) and all(isinstance(i, str) for i in ids)
     assert all(i.explanation.strip() and i.text.strip() for i in body.items)
-    assert body.usage["llm_calls"] > 0 and body.retrieval["cold_start"]
+    assert body.usage.llm_calls > 0 and body.retrieval["cold_start"]
     # nothing invented: every id is in the pool retrieval (no LLM, deterministic) offers
     req = recommend_request(RecommendBody.model_validate(AGENTIC_REC_EXAMPLE))
     config = pool_config.model_copy(
@@ -49,7 +49,11 @@ def test_agentic_rec_request_through_the_agents(
 def test_one_assistant_turn(api_client, agent_services, local_handle, seen_by):
     demos = DemoBank.load(agent_services.get_vectors().embedder)
     with api_client(
-        agent_services, llm=local_handle, checkpointer=InMemorySaver(), demos=demos, engine="bpr"
+        agent_services,
+        llm=local_handle,
+        checkpointer=InMemorySaver(),
+        demos=demos,
+        recommend_via="engine",
     ) as client:
         response = client.post(
             "/chat", json={"message": "Recommend 3 movies to user 42.", "thread_id": "api-1"}
@@ -57,7 +61,7 @@ def test_one_assistant_turn(api_client, agent_services, local_handle, seen_by):
     assert response.status_code == 200, response.text
     result = AskResult.model_validate(response.json())
     assert result.thread_id == "api-1" and result.answer.strip()
-    ids = {i["id"] for i in result.items}
+    ids = {i.id for i in result.items}
     assert ids <= agent_services.store.item_ids
     if any(c["name"] == "recommend_items" for c in result.tool_calls):
         assert not ids & seen_by(42)

@@ -3,6 +3,8 @@ beyond loopback; /healthz and the docs stay open."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from typer.testing import CliRunner
 
@@ -68,6 +70,12 @@ def test_loopback_detection():
     assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.1", "example.org", "", None]))
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def serve_cli(monkeypatch):
     """serve_cli(*args, tokens=None) -> (result, uvicorn.run's kwargs or None); nothing listens."""
@@ -82,7 +90,8 @@ def serve_cli(monkeypatch):
         get_settings.cache_clear()
         started: list[dict] = []
         monkeypatch.setattr("uvicorn.run", lambda app, **kw: started.append(kw))
-        result = CliRunner().invoke(app, ["serve", "--no-chat", *args])
+        port = ["--port", str(free_port())]  # (a later --port wins)
+        result = CliRunner().invoke(app, ["serve", "--no-chat", "--no-setup", *port, *args])
         get_settings.cache_clear()
         return result, (started[0] if started else None)
 
@@ -93,8 +102,9 @@ def test_serve_refuses_an_open_api_beyond_loopback(serve_cli):
     result, started = serve_cli("--host", "0.0.0.0")
     assert result.exit_code != 0 and started is None
     assert "RECAGENTS_API_TOKENS" in str(result.exception)
-    result, started = serve_cli("--host", "0.0.0.0", "--port", "8123", tokens="t1")
+    port = free_port()
+    result, started = serve_cli("--host", "0.0.0.0", "--port", str(port), tokens="t1")
     assert result.exit_code == 0, result.output
-    assert started == {"host": "0.0.0.0", "port": 8123, "log_level": "info"}
+    assert started == {"host": "0.0.0.0", "port": port, "log_level": "info"}
     result, started = serve_cli()
     assert result.exit_code == 0 and started["host"] == "127.0.0.1"

@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 
 from recagents.stores.metadata.models import Role
-from recagents.stores.metadata.queries import NameIndex
-from recagents.web.api import services as api_services
+from recagents.stores.metadata.names import NameIndex
+from recagents.web.api import adapters as api_adapters
 from recagents.web.api.errors import StrictJSONRequest
 
 BODY_ROUTES = [
@@ -193,8 +193,8 @@ def test_work_past_the_deadline_is_504(api_client, agent_services, monkeypatch):
         time.sleep(0.5)
         raise AssertionError("the answer must be dropped")
 
-    monkeypatch.setattr(api_services, "item_out", slow)
-    monkeypatch.setattr(api_services, "cached_item", lambda *a: None)
+    monkeypatch.setattr(api_adapters, "item_out", slow)
+    monkeypatch.setattr(api_adapters, "cached_item", lambda *a: None)
     with api_client(agent_services, settings_update={"api_deadline_s": 0.05}) as client:
         body = refused(client.get("/items/7"), 504)
         assert body["code"] == "deadline" and "RECAGENTS_API_DEADLINE_S" in body["detail"]
@@ -204,8 +204,8 @@ def test_an_unexpected_failure_is_a_json_500(api_client, agent_services, monkeyp
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(api_services, "item_out", broken)
-    monkeypatch.setattr(api_services, "cached_item", lambda *a: None)
+    monkeypatch.setattr(api_adapters, "item_out", broken)
+    monkeypatch.setattr(api_adapters, "cached_item", lambda *a: None)
     with api_client(agent_services, raise_server_exceptions=False) as client:
         response = client.get("/items/8")
     assert response.status_code == 500

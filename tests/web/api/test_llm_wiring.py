@@ -50,7 +50,7 @@ def test_recommend_through_the_agents(llm_client, seen_by):
         response = client.post("/recommend", json={"user_id": 5, "limit": 3})
     assert response.status_code == 200, response.text
     body = RecommendResponse.model_validate(response.json())
-    assert not body.fallback and body.usage["llm_calls"] >= 4
+    assert not body.fallback and body.usage.llm_calls >= 4
     assert [i.explanation for i in body.items] == [SCRIPTED_REASON for _ in body.items]
     assert not {i.id for i in body.items} & seen_by(5)
 

@@ -10,8 +10,8 @@ import pytest
 
 from recagents.agents import AgentsConfig, RecRequest, recommend_with_agents
 from recagents.agents.state import MAX_AGENT_K, MAX_HISTORY, MAX_TEXT
+from recagents.web.api.adapters import item_text
 from recagents.web.api.schemas import AGENTIC_REC_EXAMPLE, ItemOut, RecommendResponse, UserOut
-from recagents.web.api.services import item_text
 
 NO_LLM = {"llm": "false"}
 
@@ -22,7 +22,7 @@ def recommended(response, limit: int) -> list:
     ids = [i.id for i in body.items]
     assert len(ids) == limit == len(set(ids))
     assert all(i.explanation.strip() and i.text.strip() for i in body.items)
-    assert not body.fallback and body.usage["llm_calls"] == 0
+    assert not body.fallback and body.usage.llm_calls == 0
     return ids
 
 
@@ -121,7 +121,7 @@ def test_retrieval_only_is_the_agents_own_answer(api, agent_services):
         got = api.post("/recommend", params=NO_LLM, json={"user_id": user_id, "limit": 8}).json()
         keys = ("id", "score", "explanation", "filled")
         assert [[i[k] for k in keys] for i in got["items"]] == [
-            [i[k] for k in keys] for i in expected.items
+            [getattr(i, k) for k in keys] for i in expected.items
         ]
         assert got["retrieval"] == expected.retrieval
 

@@ -1,5 +1,5 @@
-"""A real host process for the browser tests: ``python -m uvicorn``-style launcher in a
-subprocess over copies of the session's test stores, talking to the session's ONE local LLM
+"""A real host process for the browser tests: ``recagents serve`` in a subprocess over copies
+of the session's test stores, talking to the session's ONE local LLM
 server (as an OpenAI-compatible backend), and a headless Debian Chromium driven by Playwright.
 """
 
@@ -30,11 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-LAUNCH = (
-    "import sys, uvicorn\n"
-    "from recagents.web.host import create_app\n"
-    "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')\n"
-)
+SERVE = [sys.executable, "-m", "recagents", "serve", "--no-setup"]  # the stores are built
 CHAT_SECRET = "recagents-test-secret-" + "0" * 40  # Chainlit's JWT secret (tests only)
 CHAT_PASSWORD = "browser-test-password"
 
@@ -60,7 +56,7 @@ class HostProcess:
     def start(self) -> HostProcess:
         out = self.log.open("a")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, str(self.port)],
+            [*SERVE, "--port", str(self.port)],
             env=self.env,
             cwd=PROJECT_ROOT,
             stdout=out,
@@ -104,7 +100,7 @@ def host_env(tmp_path_factory, tool_settings, agent_services, sqlite_url, local_
     configs = root / "configs"
     shutil.copytree(DEFAULT_CONFIG_DIR, configs)
     (configs / "assistant.yaml").write_text(
-        yaml.safe_dump({"arag_pool_size": 6, "recommend_engine": "arag"}), encoding="utf-8"
+        yaml.safe_dump({"arag_pool_size": 6, "recommend_via": "agents"}), encoding="utf-8"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RECAGENTS_", "CHAINLIT_"))}
     env.update(

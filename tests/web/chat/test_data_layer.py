@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from chainlit.types import Feedback, Pagination, ThreadFilter
 from chainlit.user import User
 
-from recagents.web.chat.data_layer import ChatDataLayer, elements, feedbacks, steps, threads
+from recagents.web.chat.data_layer import ChatDataLayer
+from recagents.web.chat.tables import elements, feedbacks, steps, threads
 from tests.conftest import reachable_mysql_url
 
 run = asyncio.run

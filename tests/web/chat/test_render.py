@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from recagents.llm.accounting import Usage
 from recagents.web.chat.render import (
     AnswerStream,
     final_markdown,
@@ -73,9 +74,9 @@ def test_items_table_and_final_markdown():
 
 
 def test_usage_line_and_ids():
-    usage = {"llm_calls": 3, "tokens_in": 2900, "tokens_out": 180}
+    usage = Usage(llm_calls=3, tokens_in=2900, tokens_out=180)
     assert usage_line(usage, 28.04) == "_3 LLM calls · 2,900 → 180 tokens · 28.0 s_"
-    assert usage_line({}, 0.2) == "_no LLM calls · 0.2 s_"
+    assert usage_line(Usage(), 0.2) == "_no LLM calls · 0.2 s_"
     data = {"handle": "C1", "items": [{"item_id": 5, "why": "x"}, {"id": 7}], "n": 3}
     assert ids_in(data) == {5, 7}
 

@@ -1,7 +1,7 @@
 """Dynamic demonstrations: worked examples (question → plan) chosen per question.
 
 The bank (``demonstrations.yaml`` beside this module) is written by hand. It must not contain the
-peer project's 50 benchmark queries or paraphrases of them (a test checks). For a question, the
+evaluation suite's queries or paraphrases of them (tests/assistant/test_demonstrations.py checks). For a question, the
 ``k`` examples whose questions are closest by MiniLM embedding go into the plan prompt.
 """
 

@@ -1,9 +1,10 @@
 """The metadata repository: every read the services make goes through ``MetadataStore``.
 
 Opened ``read_only=True`` by default: the database session itself refuses writes. The SQL lives
-in ``queries`` (bound parameters only); this class opens the sessions, validates ids and caches
-the read-only vocabularies (titles, genres, people, countries) and, read-only, the rows a request
-reads again and again (item pages, users, rating histories; ``cache_rows``).
+in ``queries``, ``item_filters`` and ``names`` (bound parameters only); this class opens the
+sessions, validates ids and caches the read-only vocabularies (titles, genres, people, countries)
+and, read-only, the rows a request reads again and again (item pages, users, rating histories;
+``cache_rows``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recagents.errors import NotBuiltError, UnknownItemError, UnknownUserError
 from recagents.settings import Settings
+from recagents.stores.metadata import item_filters, names
 from recagents.stores.metadata import queries as q
-from recagents.stores.metadata.engine import check_connection, engine_for
+from recagents.stores.metadata.database import check_connection, engine_for
 from recagents.stores.metadata.loader import read_build_info
 from recagents.stores.metadata.models import Credit, Genre, Item, Person, Rating, Role, User
 
@@ -94,11 +96,6 @@ class MetadataStore:
         with self.session() as s:
             return frozenset(s.scalars(select(User.user_id)))
 
-    @cached_property
-    def genre_names(self) -> tuple[str, ...]:
-        with self.session() as s:
-            return tuple(s.scalars(select(Genre.name).order_by(Genre.name)))
-
     def require_items(self, item_ids: Iterable[int]) -> list[int]:
         ids = [int(i) for i in item_ids]
         unknown = sorted(set(ids) - self.item_ids)
@@ -126,35 +123,35 @@ class MetadataStore:
     def genre_index(self) -> dict[str, tuple[int, str]]:
         """lower-case genre name → (genre_id, stored name)."""
         with self.session() as s:
-            return q.genre_index(s)
+            return names.genre_index(s)
 
     @cache  # noqa: B019 - one store per process, lives as long as it
     def people_index(self, role: Role) -> dict[str, tuple[str, tuple[int, ...]]]:
         """fold(name) → (a stored spelling, person ids) for everyone credited in ``role``."""
         with self.session() as s:
-            return q.people_index(s, role)
+            return names.people_index(s, role)
 
     @cache  # noqa: B019
-    def name_index(self, role: Role) -> q.NameIndex:
+    def name_index(self, role: Role) -> names.NameIndex:
         """Everyone credited in ``role``, indexed for "closest names" suggestions."""
-        return q.NameIndex(spelling for spelling, _ in self.people_index(role).values())
+        return names.NameIndex(spelling for spelling, _ in self.people_index(role).values())
 
     @cache  # noqa: B019
     def distinct_values(self, column: Literal["country", "age_rating"]) -> list[str]:
         with self.session() as s:
-            return q.distinct_values(s, column)
+            return names.distinct_values(s, column)
 
     # --- items -------------------------------------------------------------------------------
     def filter_item_ids(
-        self, spec: q.ItemFilter, candidates: Collection[int] | None = None
+        self, spec: item_filters.ItemFilter, candidates: Collection[int] | None = None
     ) -> list[int]:
         with self.session() as s:
-            return q.filter_item_ids(s, spec, candidates)
+            return item_filters.filter_item_ids(s, spec, candidates)
 
     def filter_payloads(self) -> dict[int, dict]:
         """item id → the fields item filters test (the payload of engine vector collections)."""
         with self.session() as s:
-            return q.filter_payloads(s)
+            return item_filters.filter_payloads(s)
 
     def item_details(
         self, item_ids: Sequence[int], fields: Sequence[str] = ALL_ITEM_FIELDS
@@ -177,10 +174,6 @@ class MetadataStore:
     def enriched_item_ids(self) -> set[int]:
         with self.session() as s:
             return q.enriched_item_ids(s)
-
-    def items_with_text_line_breaks(self) -> set[int]:
-        with self.session() as s:
-            return q.items_with_text_line_breaks(s)
 
     # --- users and ratings -------------------------------------------------------------------
     def user(self, user_id: int) -> dict:

@@ -25,9 +25,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
 from recagents.agents.config import AgentsConfig
+from recagents.agents.state import MAX_AGENT_K
 from recagents.resources import AppResources
 from recagents.settings import Settings
 from recagents.web.api.errors import LLMDeadlineError, WorkDeadlineError
+from recagents.web.api.schemas import AsciiInt
 
 T = TypeVar("T")
 
@@ -221,6 +223,10 @@ UseLLM = Annotated[
         description="false: retrieval only (BPR, plot search, Swing; template explanations), "
         "answered in milliseconds without the LLM."
     ),
+]
+LimitOverride = Annotated[
+    AsciiInt | None,
+    Query(ge=1, le=MAX_AGENT_K, description="How many items (agentic_rec's query parameter)."),
 ]
 TimeoutS = Annotated[
     float | None,

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from recagents.agents.state import MAX_AGENT_K, MAX_HISTORY, MAX_TEXT, HistoryEvent
+from recagents.llm.accounting import Usage
 from recagents.services.requests import FilterRequest
 
 MAX_ID = 2**31 - 1
@@ -49,7 +50,7 @@ def _id_in_range(value: str) -> str:
 
 # An id as the client sends it: a JSON number (not a boolean, not a float), or a string of
 # ASCII digits (agentic_rec's type). The answer's ids take the same type (see
-# ``recagents.web.api.services.id_type``).
+# ``recagents.web.api.adapters.id_type``).
 IdIn = (
     Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
     | Annotated[str, Field(pattern=r"^[1-9][0-9]{0,9}$"), AfterValidator(_id_in_range)]
@@ -241,9 +242,19 @@ class RecommendedItem(BaseModel):
     filled: bool = Field(description="True: taken from the retrieval order, not the LLM's.")
 
 
+class ResponseUsage(Usage):
+    """The agents' LLM usage (calls, rounds, tokens, seconds, per agent too)."""
+
+    cached: bool | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="True: answered from the answer cache (absent otherwise).",
+    )
+
+
 class RecommendResponse(BaseModel):
     items: list[RecommendedItem]
-    usage: dict[str, Any] = Field(description="LLM calls, tokens, seconds (per agent too).")
+    usage: ResponseUsage = Field(description="LLM calls, tokens, seconds (per agent too).")
     fallback: bool = Field(
         description="True: the LLM answered nothing usable; the items are in retrieval order."
     )

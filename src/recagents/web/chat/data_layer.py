@@ -6,8 +6,9 @@ SQLite and MariaDB, and Chainlit fires ``create_step`` as unawaited tasks, so a 
 before its thread row (foreign-key errors under ``asyncio.gather``). This layer:
 
 - uses the project's sync engine (``make_engine``: SQLite or ``mysql+pymysql``, utf8mb4,
-  ``pool_pre_ping``) and plain column types (JSON is stored as text); its tables are prefixed
-  ``chat_`` so they sit beside the metadata and checkpoint tables, and are created on first use;
+  ``pool_pre_ping``) and plain column types (JSON is stored as text); its tables
+  (``chat/tables.py``) are prefixed ``chat_`` so they sit beside the metadata and checkpoint
+  tables, and are created on first use;
 - never relies on foreign keys: a step for an unknown thread creates a stub thread row;
 - runs all database work on ONE dedicated worker thread, off the event loop, so writes reach the
   database in the order Chainlit issued them (a pool such as ``asyncio.to_thread``'s could let
@@ -20,10 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -39,105 +38,29 @@ from chainlit.types import (
     ThreadFilter,
 )
 from chainlit.user import PersistedUser, User
-from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import IntegrityError
 
-from recagents.stores.metadata.engine import make_engine
+from recagents.stores.metadata.database import make_engine
+from recagents.web.chat.tables import (
+    MESSAGE_TYPES,
+    STEP_COLUMNS,
+    dump_json,
+    elements,
+    feedbacks,
+    load_json,
+    metadata,
+    now_stamp,
+    step_dict,
+    steps,
+    thread_dict,
+    threads,
+    upsert,
+    users,
+)
 
 if TYPE_CHECKING:
     from chainlit.element import Element, ElementDict
     from chainlit.step import StepDict
-
-_DB = ("mysql", "mariadb")
-Key = sa.String(255).with_variant(mysql.VARCHAR(255, collation="utf8mb4_bin"), *_DB)
-LongText = sa.Text().with_variant(mysql.LONGTEXT(), *_DB)
-Stamp = sa.String(40)
-_OPTS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
-MESSAGE_TYPES = ("user_message", "assistant_message")
-
-metadata = sa.MetaData()
-users = sa.Table(
-    "chat_users", metadata,
-    sa.Column("id", Key, primary_key=True),
-    sa.Column("identifier", Key, nullable=False, unique=True),
-    sa.Column("display_name", LongText),
-    sa.Column("metadata", LongText),
-    sa.Column("created_at", Stamp),
-    **_OPTS,
-)  # fmt: skip
-threads = sa.Table(
-    "chat_threads", metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),  # creation order
-    sa.Column("id", Key, nullable=False, unique=True),
-    sa.Column("created_at", Stamp),
-    sa.Column("name", LongText),
-    sa.Column("user_id", Key, index=True),
-    sa.Column("user_identifier", Key),
-    sa.Column("tags", LongText),
-    sa.Column("metadata", LongText),
-    sqlite_autoincrement=True, **_OPTS,
-)  # fmt: skip
-steps = sa.Table(
-    "chat_steps", metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),  # tiebreak of createdAt
-    sa.Column("id", Key, nullable=False, unique=True),
-    sa.Column("thread_id", Key, nullable=False, index=True),
-    sa.Column("parent_id", Key),
-    sa.Column("name", LongText),
-    sa.Column("type", sa.String(64)),
-    sa.Column("input", LongText),
-    sa.Column("output", LongText),
-    sa.Column("metadata", LongText),
-    sa.Column("created_at", Stamp),
-    sa.Column("start_time", Stamp),
-    sa.Column("end_time", Stamp),
-    sa.Column("is_error", sa.Boolean),
-    sa.Column("extra", LongText),  # the rest of the StepDict
-    sqlite_autoincrement=True, **_OPTS,
-)  # fmt: skip
-elements = sa.Table(
-    "chat_elements", metadata,
-    sa.Column("id", Key, primary_key=True),
-    sa.Column("thread_id", Key, index=True),
-    sa.Column("for_id", Key, index=True),
-    sa.Column("data", LongText),  # the ElementDict
-    **_OPTS,
-)  # fmt: skip
-feedbacks = sa.Table(
-    "chat_feedback", metadata,
-    sa.Column("id", Key, primary_key=True),
-    sa.Column("for_id", Key, nullable=False, index=True),
-    sa.Column("thread_id", Key, index=True),
-    sa.Column("value", sa.Integer, nullable=False),
-    sa.Column("comment", LongText),
-    **_OPTS,
-)  # fmt: skip
-
-# StepDict key -> column (metadata, feedback and everything else are handled apart)
-_STEP_COLUMNS = {
-    "id": "id", "threadId": "thread_id", "parentId": "parent_id", "name": "name",
-    "type": "type", "input": "input", "output": "output", "createdAt": "created_at",
-    "start": "start_time", "end": "end_time", "isError": "is_error",
-}  # fmt: skip
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _load(text: str | None, default: Any = None) -> Any:
-    return default if text is None else json.loads(text)
-
-
-def _upsert(conn: sa.Connection, table: sa.Table, row_id: str, **values: Any) -> None:
-    if conn.execute(sa.select(table.c.id).where(table.c.id == row_id)).first() is None:
-        conn.execute(table.insert().values(id=row_id, **values))
-    else:
-        conn.execute(table.update().where(table.c.id == row_id).values(**values))
 
 
 def _in_worker(method):
@@ -202,7 +125,9 @@ class ChatDataLayer(BaseDataLayer):
         """The thread's row, inserting a stub first when it does not exist."""
         row = conn.execute(sa.select(threads).where(threads.c.id == thread_id)).first()
         if row is None:
-            conn.execute(threads.insert().values(id=thread_id, created_at=_now(), metadata="{}"))
+            conn.execute(
+                threads.insert().values(id=thread_id, created_at=now_stamp(), metadata="{}")
+            )
         return row
 
     # --- users ---------------------------------------------------------------------------
@@ -213,7 +138,7 @@ class ChatDataLayer(BaseDataLayer):
             return None
         return PersistedUser(
             id=row.id, identifier=row.identifier, display_name=row.display_name,
-            metadata=_load(row.metadata, {}), createdAt=row.created_at,
+            metadata=load_json(row.metadata, {}), createdAt=row.created_at,
         )  # fmt: skip
 
     @_in_worker
@@ -222,9 +147,13 @@ class ChatDataLayer(BaseDataLayer):
 
     @_in_worker
     def create_user(self, conn: sa.Connection, user: User) -> PersistedUser | None:
-        values = {"display_name": user.display_name, "metadata": _dump(user.metadata or {})}
+        values = {"display_name": user.display_name, "metadata": dump_json(user.metadata or {})}
         if self._user(conn, user.identifier) is None:
-            new = {"id": str(uuid.uuid4()), "identifier": user.identifier, "created_at": _now()}
+            new = {
+                "id": str(uuid.uuid4()),
+                "identifier": user.identifier,
+                "created_at": now_stamp(),
+            }
             conn.execute(users.insert().values(**new, **values))
         else:
             conn.execute(users.update().where(users.c.identifier == user.identifier), values)
@@ -255,10 +184,10 @@ class ChatDataLayer(BaseDataLayer):
             ident = sa.select(users.c.identifier).where(users.c.id == user_id)
             values.update(user_id=user_id, user_identifier=conn.execute(ident).scalar())
         if tags is not None:
-            values["tags"] = _dump(tags)
+            values["tags"] = dump_json(tags)
         if metadata is not None:
-            merged = {**(_load(row.metadata, {}) if row is not None else {}), **metadata}
-            values["metadata"] = _dump({k: v for k, v in merged.items() if v is not None})
+            merged = {**(load_json(row.metadata, {}) if row is not None else {}), **metadata}
+            values["metadata"] = dump_json({k: v for k, v in merged.items() if v is not None})
         if values:
             conn.execute(threads.update().where(threads.c.id == thread_id).values(**values))
 
@@ -270,14 +199,6 @@ class ChatDataLayer(BaseDataLayer):
         conn.execute(elements.delete().where(elements.c.thread_id == thread_id))
         conn.execute(steps.delete().where(steps.c.thread_id == thread_id))
         conn.execute(threads.delete().where(threads.c.id == thread_id))
-
-    @staticmethod
-    def _thread_dict(row: sa.Row) -> ThreadDict:
-        return ThreadDict(
-            id=row.id, createdAt=row.created_at, name=row.name, userId=row.user_id,
-            userIdentifier=row.user_identifier, tags=_load(row.tags),
-            metadata=_load(row.metadata, {}), steps=[], elements=[],
-        )  # fmt: skip
 
     @_in_worker
     def list_threads(
@@ -306,7 +227,7 @@ class ChatDataLayer(BaseDataLayer):
             query = query.where(threads.c.seq < cursor.scalar_subquery())
         query = query.order_by(threads.c.seq.desc()).limit(max(pagination.first, 0) + 1)
         rows = conn.execute(query).all()
-        data = [self._thread_dict(row) for row in rows[: pagination.first]]
+        data = [thread_dict(row) for row in rows[: pagination.first]]
         first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
         return PaginatedResponse(PageInfo(len(rows) > pagination.first, first, last), data)
 
@@ -315,7 +236,7 @@ class ChatDataLayer(BaseDataLayer):
         row = conn.execute(sa.select(threads).where(threads.c.id == thread_id)).first()
         if row is None:
             return None
-        thread = self._thread_dict(row)
+        thread = thread_dict(row)
         query = sa.select(steps).where(steps.c.thread_id == thread_id)
         rows = conn.execute(query.order_by(steps.c.created_at, steps.c.seq)).all()
         votes = conn.execute(
@@ -326,33 +247,23 @@ class ChatDataLayer(BaseDataLayer):
             f.for_id: {"id": f.id, "forId": f.for_id, "value": f.value, "comment": f.comment}
             for f in votes
         }
-        thread["steps"] = [self._step_dict(r, by_step.get(r.id)) for r in rows]
+        thread["steps"] = [step_dict(r, by_step.get(r.id)) for r in rows]
         query = sa.select(elements.c.data).where(elements.c.thread_id == thread_id)
-        thread["elements"] = [_load(data) for data in conn.execute(query).scalars()]
+        thread["elements"] = [load_json(data) for data in conn.execute(query).scalars()]
         return thread
 
     # --- steps ---------------------------------------------------------------------------
-    @staticmethod
-    def _step_dict(row: sa.Row, vote: dict | None = None) -> StepDict:
-        step = _load(row.extra, {})
-        step.update({key: getattr(row, col) for key, col in _STEP_COLUMNS.items()})
-        step["isError"] = None if row.is_error is None else bool(row.is_error)
-        step["metadata"] = _load(row.metadata, {})
-        if vote is not None:
-            step["feedback"] = vote
-        return step
-
     def _write_step(self, conn: sa.Connection, step: StepDict, overwrite: bool) -> None:
-        values = {col: step[key] for key, col in _STEP_COLUMNS.items() if key in step}
+        values = {col: step[key] for key, col in STEP_COLUMNS.items() if key in step}
         if "metadata" in step:
-            values["metadata"] = _dump(step["metadata"] or {})
-        extra = {k: v for k, v in step.items() if k not in (*_STEP_COLUMNS, "metadata", "feedback")}
+            values["metadata"] = dump_json(step["metadata"] or {})
+        extra = {k: v for k, v in step.items() if k not in (*STEP_COLUMNS, "metadata", "feedback")}
         row = conn.execute(sa.select(steps).where(steps.c.id == step["id"])).first()
         if row is None:
             self._ensure_thread(conn, step["threadId"])
-            conn.execute(steps.insert().values(extra=_dump(extra), **values))
+            conn.execute(steps.insert().values(extra=dump_json(extra), **values))
         elif overwrite:  # a create never overwrites: an update that overtook it is newer
-            values["extra"] = _dump({**_load(row.extra, {}), **extra})
+            values["extra"] = dump_json({**load_json(row.extra, {}), **extra})
             conn.execute(steps.update().where(steps.c.id == step["id"]).values(**values))
 
     @_queued
@@ -380,7 +291,7 @@ class ChatDataLayer(BaseDataLayer):
             .where(threads.c.user_id == user_id, steps.c.metadata.contains('"favorite"'))
             .order_by(steps.c.created_at.desc(), steps.c.seq.desc())
         )
-        found = [self._step_dict(row) for row in conn.execute(query)]
+        found = [step_dict(row) for row in conn.execute(query)]
         return [step for step in found if step["metadata"].get("favorite") is True]
 
     # --- feedback ------------------------------------------------------------------------
@@ -389,7 +300,7 @@ class ChatDataLayer(BaseDataLayer):
         feedback_id = feedback.id or str(uuid.uuid4())
         of_step = sa.select(steps.c.thread_id).where(steps.c.id == feedback.forId)
         thread_id = feedback.threadId or conn.execute(of_step).scalar()
-        _upsert(conn, feedbacks, feedback_id, for_id=feedback.forId, thread_id=thread_id,
+        upsert(conn, feedbacks, feedback_id, for_id=feedback.forId, thread_id=thread_id,
                 value=int(feedback.value), comment=feedback.comment)  # fmt: skip
         return feedback_id
 
@@ -404,8 +315,8 @@ class ChatDataLayer(BaseDataLayer):
         if isinstance(getattr(element, "content", None), str):
             data["content"] = element.content  # e.g. cl.Text: rendered again on resume
         await self._run(
-            _upsert, elements, data["id"], thread_id=data.get("threadId"),
-            for_id=data.get("forId"), data=_dump(data),
+            upsert, elements, data["id"], thread_id=data.get("threadId"),
+            for_id=data.get("forId"), data=dump_json(data),
         )  # fmt: skip
 
     @_in_worker
@@ -415,7 +326,7 @@ class ChatDataLayer(BaseDataLayer):
         query = sa.select(elements.c.data).where(
             elements.c.id == element_id, elements.c.thread_id == thread_id
         )
-        return _load(conn.execute(query).scalar())
+        return load_json(conn.execute(query).scalar())
 
     @_queued
     @_in_worker

@@ -1,10 +1,11 @@
-"""The Chainlit callbacks of the chat (``chainlit_example.py`` imports this module).
+"""The Chainlit callbacks of the chat (``entry.py``, the file Chainlit loads, imports them).
 
-In the host process (``app_main.py``) the FastAPI lifespan has opened the shared resources
-before any chat starts; under ``chainlit run chainlit_example.py`` Chainlit's own startup hook
-opens them. Each message runs one assistant turn in a worker thread (the local LLM is blocking
-work) and its events flow back to the page through a queue. The conversation's Chainlit thread
-id is the checkpointer's thread id, so a resumed conversation continues the assistant's memory.
+In the host process (``recagents serve``) the FastAPI lifespan has opened the shared resources
+and bound them (``binding``) before any chat starts; under ``chainlit run chainlit_example.py``
+Chainlit's own startup hook opens and binds them. Each message runs one assistant turn in a
+worker thread (the local LLM is blocking work) and its events flow back to the page through a
+queue. The conversation's Chainlit thread id is the checkpointer's thread id, so a resumed
+conversation continues the assistant's memory.
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ import chainlit as cl
 from chainlit.input_widget import Select, Slider, Switch
 
 from recagents.errors import RecagentsError
-from recagents.resources import AppResources, current_resources, set_current_resources
+from recagents.resources import AppResources
 from recagents.settings import get_settings
+from recagents.vocabulary import (
+    DEFAULT_RECOMMEND_VIA,
+    LOCAL_MODEL_NAMES,
+    MODES,
+    RECOMMEND_PATHS,
+    recommend_via_of,
+)
+from recagents.web.chat import binding
 from recagents.web.chat.auth import auth_enabled, password_ok
 from recagents.web.chat.turn_view import TurnView
 
 log = logging.getLogger(__name__)
-LOCAL_MODELS = ("qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b")
+LOCAL_MODELS = LOCAL_MODEL_NAMES
 STARTERS = (  # one per question kind the assistant answers
     ("Recommend to a user", "Recommend 5 movies to user 17 and say why."),
     ("With constraints", "Suggest 3 comedies released before 1990 that user 45 has not seen."),
@@ -37,24 +46,22 @@ _opened_here: AppResources | None = None
 
 
 def _resources() -> AppResources:
-    return current_resources()
+    return binding.bound()
 
 
 # --- standalone `chainlit run chainlit_example.py`: Chainlit's lifespan opens the resources -----
 @cl.on_app_startup
 async def _open_resources() -> None:
     global _opened_here
-    try:
-        current_resources()
-    except RecagentsError:
+    if not binding.is_bound():
         _opened_here = await asyncio.to_thread(AppResources.open, _settings)
-        set_current_resources(_opened_here)
+        binding.bind(_opened_here)
 
 
 @cl.on_app_shutdown
 async def _close_resources() -> None:
     if _opened_here is not None:
-        set_current_resources(None)
+        binding.unbind(_opened_here)
         await asyncio.to_thread(_opened_here.close)
 
 
@@ -97,20 +104,25 @@ async def _send_settings(saved: dict) -> None:
     res = _resources()
     models, model = _model_choices(res)
     mode = saved.get("mode") or res.mode or "default"
-    engine = saved.get("engine") or res.engine or "arag"
+    via = (
+        recommend_via_of(saved.get("via") or saved.get("engine"))  # "engine": the former id
+        or res.recommend_via
+        or DEFAULT_RECOMMEND_VIA
+    )
     widgets = [
         Select(id="model", label="Model", values=models, initial_value=saved.get("model", model)),
         Select(
             id="mode",
             label="Mode (plan: plan-then-execute for small models; tools: native tool calls)",
-            values=["default", "plan", "tools"],
+            values=["default", *MODES],
             initial_value=mode,
         ),
         Select(
-            id="engine",
-            label="Recommendations (arag: the agents explain and rank; bpr: the model alone)",
-            values=["arag", "bpr"],
-            initial_value=engine,
+            id="via",
+            label="Recommendations (agents: the agents explain and rank; engine: the engine's "
+            "ranking alone)",
+            values=list(RECOMMEND_PATHS),
+            initial_value=via,
         ),
         Select(
             id="k",
@@ -153,7 +165,7 @@ def _assistant_for(res: AppResources, chosen: dict):
     return res.assistant(
         mode=None if mode in (None, "default") else mode,
         model=None if model in (None, default_model) else model,
-        engine=chosen.get("engine"),
+        recommend_via=chosen.get("via") or chosen.get("engine"),
         k=int(chosen["k"]) if str(chosen.get("k", "auto")).isdigit() else None,
         alpha=chosen_alpha(chosen),
     )

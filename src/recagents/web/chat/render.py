@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from recagents.llm.accounting import Usage
 from recagents.services.grounding import NOT_AN_END
 
 _TEXT_KEY = re.compile(r'"text"\s*:\s*"')
@@ -112,13 +113,13 @@ def final_markdown(answer: str, titles: list[str], table: str) -> str:
     return f"{answer}\n\n{table}"
 
 
-def usage_line(usage: dict, seconds: float) -> str:
-    calls = int(usage.get("llm_calls", 0) or 0)
+def usage_line(usage: Usage, seconds: float) -> str:
+    calls = usage.llm_calls
     if not calls:
         return f"_no LLM calls · {seconds:.1f} s_"
     return (
         f"_{calls} LLM call{'s' if calls != 1 else ''} · "
-        f"{int(usage.get('tokens_in', 0)):,} → {int(usage.get('tokens_out', 0)):,} tokens · "
+        f"{usage.tokens_in:,} → {usage.tokens_out:,} tokens · "
         f"{seconds:.1f} s_"
     )
 

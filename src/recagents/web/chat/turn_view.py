@@ -138,12 +138,12 @@ class TurnView:
 
     async def finish(self, result) -> str:
         """Replace the draft with the grounded answer, the items table and the usage line."""
-        ids = [i["id"] for i in result.items]
+        ids = [i.id for i in result.items]
         fields = ("title", "year", "genres")
         rows = await asyncio.to_thread(self.services.store.item_details, ids, fields) if ids else []
         body = render.final_markdown(
             result.answer,
-            [i["title"] for i in result.items],
+            [i.title for i in result.items],
             render.items_table(rows, self.reasons) if rows else "",
         )
         seconds = time.perf_counter() - self.started

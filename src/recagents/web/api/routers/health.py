@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from recagents.web.api import services
+from recagents.web.api import adapters
 from recagents.web.api.deps import Resources, optional_principal
 from recagents.web.api.errors import ApiRoute
 from recagents.web.api.schemas import HealthOut
@@ -24,7 +24,7 @@ def healthz(request: Request, resources: Resources, response: Response) -> Healt
     """`ok`; `degraded` when the LLM is down or misconfigured (retrieval still answers);
     `error` (503) when a store or the model cannot be read. `components` (paths, database,
     model, LLM backend) only with a valid bearer token (or on loopback without tokens)."""
-    health = services.health(resources)
+    health = adapters.health(resources)
     if health.status == "error":
         response.status_code = 503
     if optional_principal(request) is None:

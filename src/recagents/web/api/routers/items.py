@@ -6,11 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request, Security
 
-from recagents.web.api import services
-from recagents.web.api.deps import Resources, TimeoutS, UseLLM, require_token, run_bounded
+from recagents.web.api import adapters
+from recagents.web.api.answers import answer
+from recagents.web.api.deps import (
+    LimitOverride,
+    Resources,
+    TimeoutS,
+    UseLLM,
+    require_token,
+    run_bounded,
+)
 from recagents.web.api.errors import ApiRoute, responses
-from recagents.web.api.routers.recommend import answer
-from recagents.web.api.routers.users import LimitOverride
 from recagents.web.api.schemas import MAX_ID, AsciiInt, ItemOut, RecommendResponse, SimilarBody
 
 router = APIRouter(
@@ -30,9 +36,9 @@ async def get_item(request: Request, item_id: ItemId, resources: Resources) -> I
     agentic_rec. (Pages are kept in memory once read: the catalogue is read-only; a first read
     goes to the store in a worker thread.)"""
     ctx = resources.services
-    if (hit := services.cached_item(ctx, item_id, str)) is not None:
+    if (hit := adapters.cached_item(ctx, item_id, str)) is not None:
         return hit
-    return await run_bounded(request, lambda: services.item_out(ctx, item_id, str))
+    return await run_bounded(request, lambda: adapters.item_out(ctx, item_id, str))
 
 
 @router.post("/{item_id}/recommend", responses=responses(503, 504))
@@ -50,7 +56,7 @@ async def recommend_similar(
     body = body or SimilarBody()
 
     def build():
-        req = services.similar_request(
+        req = adapters.similar_request(
             resources.services,
             item_id,
             text=body.text,

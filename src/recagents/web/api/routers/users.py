@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, Security
 
-from recagents.agents.state import MAX_AGENT_K
 from recagents.assistant.policy import user_fields_allowed
 from recagents.services.requests import MAX_INTERACTIONS
-from recagents.web.api import services
+from recagents.web.api import adapters
+from recagents.web.api.answers import answer
 from recagents.web.api.deps import (
     PERSONAL,
     Caller,
+    LimitOverride,
     Resources,
     TimeoutS,
     UseLLM,
@@ -21,7 +22,6 @@ from recagents.web.api.deps import (
     run_bounded,
 )
 from recagents.web.api.errors import ApiRoute, responses
-from recagents.web.api.routers.recommend import answer
 from recagents.web.api.schemas import (
     MAX_ID,
     AsciiInt,
@@ -39,10 +39,6 @@ router = APIRouter(
 )
 
 UserId = Annotated[AsciiInt, Path(ge=1, le=MAX_ID, description="MovieLens user id (1-943).")]
-LimitOverride = Annotated[
-    AsciiInt | None,
-    Query(ge=1, le=MAX_AGENT_K, description="How many items (agentic_rec's query parameter)."),
-]
 
 
 @router.get("/{user_id}")
@@ -81,7 +77,7 @@ async def get_user(
 
     def work() -> UserOut:
         ctx.store.require_user(user_id)
-        return services.user_out(ctx, user_id, str, history_limit, fields=fields, dates=dates)
+        return adapters.user_out(ctx, user_id, str, history_limit, fields=fields, dates=dates)
 
     return await run_bounded(request, work)
 
@@ -101,7 +97,7 @@ async def recommend_for_user(
     body = body or UserRecommendBody()
 
     def build():
-        req = services.user_request(
+        req = adapters.user_request(
             resources.services,
             user_id,
             text=body.text,

@@ -25,7 +25,8 @@ import torch
 
 from recagents.errors import DataError, NotBuiltError, UnknownUserError
 from recagents.recommender.popularity import count_items, rank_by_count
-from recagents.recommender.ranking import (
+from recagents.recommender.split import HistoryView
+from recagents.recommender.topk import (
     ScoredItem,
     TopK,
     candidate_columns,
@@ -34,7 +35,6 @@ from recagents.recommender.ranking import (
     known_range,
     top_k_columns,
 )
-from recagents.recommender.split import HistoryView
 from recagents.recommender.train import CHECKPOINT_FORMAT, checkpoint_path, read_metrics
 from recagents.recommender.two_tower import cold_user_tower
 from recagents.settings import MAX_K, Settings, engine_name

@@ -14,7 +14,7 @@ from recagents.errors import (
     UnknownItemError,
     UnknownUserError,
 )
-from recagents.recommender.service import Recommender, get_recommender
+from recagents.recommender.inference import Recommender, get_recommender
 
 from .conftest import MAX_K, make_settings
 

@@ -1,4 +1,4 @@
-"""The API's service layer: request bodies → ARAG requests, ARAG results and catalogue rows →
+"""The API's adapters: request bodies → ARAG requests, ARAG results and catalogue rows →
 agentic_rec's response shape. Synchronous (the routers run it in worker threads); reads go
 through ``ServiceContext`` and its ``MetadataStore`` (the repositories).
 
@@ -25,6 +25,7 @@ from recagents.errors import InvalidArgumentError, RecagentsError
 from recagents.services.context import ServiceContext
 from recagents.services.requests import FilterRequest, UserMetadataRequest, validation_problems
 from recagents.services.users import user_profile
+from recagents.vocabulary import ITEM_PAGE_FIELDS
 from recagents.web.api.errors import LLMDownError
 from recagents.web.api.schemas import (
     ComponentHealth,
@@ -35,16 +36,14 @@ from recagents.web.api.schemas import (
     RecommendBody,
     RecommendedItem,
     RecommendResponse,
+    ResponseUsage,
     UserOut,
 )
 
 log = logging.getLogger(__name__)
 
 IdOut = Callable[[int], int | str]
-ITEM_FIELDS = (
-    "title", "year", "genres", "directors", "writers", "actors", "country", "release_month",
-    "duration_min", "age_rating", "imdb_rating", "imdb_num_reviews", "description", "storyline",
-)  # fmt: skip
+ITEM_FIELDS = ITEM_PAGE_FIELDS
 SIMILAR_RATING = 5.0  # "items like X": X counts as a loved item of an ad-hoc history
 
 
@@ -171,23 +170,23 @@ def _restart(llm) -> None:
 
 
 def recommend_response(ctx: ServiceContext, result: ARAGResult, out: IdOut) -> RecommendResponse:
-    pages = item_pages(ctx, [i["id"] for i in result.items])
+    pages = item_pages(ctx, [i.id for i in result.items])
     items = [
         RecommendedItem(
-            id=out(i["id"]),
-            text=pages[i["id"]].text,
-            title=i["title"],
-            year=i["year"],
-            genres=i["genres"],
-            score=i["score"],
-            explanation=i["explanation"],
-            filled=i["filled"],
+            id=out(i.id),
+            text=pages[i.id].text,
+            title=i.title,
+            year=i.year,
+            genres=i.genres,
+            score=i.score,
+            explanation=i.explanation,
+            filled=i.filled,
         )
         for i in result.items
     ]
     return RecommendResponse(
         items=items,
-        usage=result.usage,
+        usage=ResponseUsage.model_validate(result.usage.model_dump()),
         fallback=result.fallback,
         retrieval=result.retrieval,
         errors=result.errors,
