@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Annotated
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from recagents.agents.prompting import ask, capped, timed
+from recagents.agents.prompting import Capped, ask, timed
 from recagents.agents.state import ARAGContext, ARAGState, context_of
 from recagents.agents.steps import llm_step
 
 
 class ContextSummary(BaseModel):
-    summary: capped(480, "At most 80 words: what the accepted movies offer this user.")
+    summary: Annotated[
+        str,
+        Capped(480),
+        Field(description="At most 80 words: what the accepted movies offer this user."),
+    ]
 
 
 def evidence(state: ARAGState) -> str:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from typing import TypedDict
+from typing import Annotated, Any, TypedDict
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
-from recagents.agents.prompting import ask, capped
+from recagents.agents.prompting import Capped, ask
 from recagents.agents.state import ARAGContext, ARAGState, Candidate
 from recagents.services.grounding import TitleIndex
 
@@ -124,16 +124,18 @@ def template(f: Fact, sources: Collection[str] = ()) -> str:
     return "Ranked high by the collaborative-filtering model for your rating history."
 
 
-def _schema(k: int, max_words: int) -> type[BaseModel]:
-    sentence = capped(max_words * 7, f"One sentence of at most {max_words} words.")
-    return type(
-        "Explanations",
-        (BaseModel,),
-        {
-            "__annotations__": {"reasons": list[sentence]},  # type: ignore[valid-type]
-            "reasons": Field(min_length=k, max_length=k),
-        },
-    )
+class Explanations(BaseModel):
+    reasons: list[str]  # one per movie: ``_schema`` sets how many and caps their length
+
+
+def _schema(k: int, max_words: int) -> type[Explanations]:
+    sentence = Annotated[
+        str,
+        Capped(max_words * 7),
+        Field(description=f"One sentence of at most {max_words} words."),
+    ]
+    sized: dict[str, Any] = {"reasons": (list[sentence], Field(min_length=k, max_length=k))}
+    return create_model("Explanations", __base__=Explanations, **sized)
 
 
 def task(fs: Sequence[Fact], request_text: str, max_words: int) -> str:
@@ -160,7 +162,7 @@ def write(ctx: ARAGContext, state: ARAGState, fs: Sequence[Fact], request_text: 
         max_tokens=len(fs) * max_words * 2 + 30,
         candidates=ctx.config.nli.method == "generate",
     )
-    return [" ".join(str(r).split()) for r in value.reasons]  # type: ignore[attr-defined]
+    return [" ".join(str(r).split()) for r in value.reasons]
 
 
 def _strip_titles(text: str, titles: Collection[str]) -> str:

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Annotated, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from recagents.agents.prompting import (
+    Capped,
     ask,
-    capped,
     concurrency,
     gate,
     messages,
@@ -51,7 +51,9 @@ class Verdict(BaseModel):
     item_id: int
     label: Literal["supports", "neutral", "contradicts"]
     score: float = Field(ge=0, le=1, description="How well the movie fits the user, 0 to 1.")
-    reason: capped(100, "At most 15 words, naming a concrete reason.")
+    reason: Annotated[
+        str, Capped(100), Field(description="At most 15 words, naming a concrete reason.")
+    ]
 
 
 class Verdicts(BaseModel):

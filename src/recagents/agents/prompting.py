@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
-from typing import Annotated, TypeVar
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
+from annotated_types import GroupedMetadata
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, BeforeValidator, Field, create_model
 
@@ -102,7 +105,8 @@ _gates_lock = threading.Lock()
 
 def concurrency(ctx: ARAGContext) -> int:
     """How many agent calls may be in flight at once on this LLM (see ``gate``)."""
-    return ctx.config.llm_concurrency or (1 if ctx.llm.backend == "local" else 4)
+    local = ctx.llm is not None and ctx.llm.backend == "local"
+    return ctx.config.llm_concurrency or (1 if local else 4)
 
 
 def gate(ctx: ARAGContext) -> threading.Semaphore:
@@ -121,7 +125,7 @@ def ask(
     state: ARAGState,
     schema: type[M],
     task: str,
-    config: dict | None,
+    config: Mapping[str, Any] | None,
     *,
     max_tokens: int = 300,
     candidates: bool = True,
@@ -139,31 +143,31 @@ def ask(
         return structured_call(ctx.llm, schema, prompt, config=config, max_tokens=budget).value
 
 
-def capped(max_chars: int, description: str):
+def _cut_at_word(value: object, max_chars: int) -> object:
+    if isinstance(value, str) and len(value) > max_chars:
+        return value[:max_chars].rsplit(" ", 1)[0]
+    return value
+
+
+@dataclass(frozen=True)
+class Capped(GroupedMetadata):
     """A string field the grammar caps at ``max_chars`` (JSON-schema ``maxLength``, which
     llama.cpp and Ollama enforce while sampling: a small model cannot ramble); a longer answer
-    from an unconstrained backend is cut at a word boundary instead of rejected."""
+    from an unconstrained backend is cut at a word boundary instead of rejected. Use it as
+    ``Annotated[str, Capped(100), Field(description=...)]``."""
 
-    def cut(value):
-        if isinstance(value, str) and len(value) > max_chars:
-            return value[:max_chars].rsplit(" ", 1)[0]
-        return value
+    max_chars: int
 
-    return Annotated[
-        str,
-        BeforeValidator(cut),
-        Field(description=description, json_schema_extra={"maxLength": max_chars}),
-    ]
+    def __iter__(self) -> Iterator[object]:
+        yield BeforeValidator(partial(_cut_at_word, max_chars=self.max_chars))
+        yield Field(json_schema_extra={"maxLength": self.max_chars})
 
 
 def sized(model: type[M], field: str, low: int, high: int) -> type[M]:
     """A copy of ``model`` whose list ``field`` holds ``low`` to ``high`` elements."""
     info = model.model_fields[field]
-    return create_model(
-        model.__name__,
-        __base__=model,
-        **{field: (info.annotation, Field(min_length=low, max_length=high))},
-    )
+    sized_field: dict[str, Any] = {field: (info.annotation, Field(min_length=low, max_length=high))}
+    return create_model(model.__name__, __base__=model, **sized_field)
 
 
 def timed(name: str, started: float) -> dict[str, float]:

@@ -18,16 +18,16 @@ template and counted.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from recagents.agents.config import RankerConfig
 from recagents.agents.explanations import check, facts, template, write
 from recagents.agents.fusion import fuse
-from recagents.agents.prompting import ask, capped, sized, timed
+from recagents.agents.prompting import Capped, ask, sized, timed
 from recagents.agents.state import ARAGContext, ARAGState, context_of
 from recagents.agents.steps import llm_step
 from recagents.llm.structured import constrain_ids
@@ -35,11 +35,14 @@ from recagents.llm.structured import constrain_ids
 
 class RankedItem(BaseModel):
     item_id: int
-    explanation: capped(
-        220,
-        "One or two sentences naming something concrete from the user's history or the movie "
-        "(a liked title, a genre, the plot).",
-    )
+    explanation: Annotated[
+        str,
+        Capped(220),
+        Field(
+            description="One or two sentences naming something concrete from the user's "
+            "history or the movie (a liked title, a genre, the plot)."
+        ),
+    ]
 
 
 class Ranking(BaseModel):

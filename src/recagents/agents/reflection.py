@@ -39,6 +39,7 @@ def reflection(state: ARAGState, runtime: Runtime[ARAGContext], config: Runnable
     started = time.perf_counter()
     k = state["request"].k
     first = state["ranking"]
+    assert first is not None  # route_after_ranker reflects on a ranking only
     critique = (
         f"\nA first ranking was: {', '.join(str(i['item_id']) for i in first['items'])} "
         f"(confidence {first['confidence']}). The NLI agent's best fits were: "

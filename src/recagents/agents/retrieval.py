@@ -182,7 +182,7 @@ def retrieve(ctx: ServiceContext, req: RecRequest, cfg: AgentsConfig) -> Retriev
             ctx.store.require_user(req.user_id)  # raises UnknownUserError with the valid range
         info["unknown_user"] = req.user_id
 
-    if known:
+    if known and req.user_id is not None:
         uid = int(req.user_id)
         rec = recommend(ctx, RecommendRequest(user_id=uid, k=min(n, MAX_K)), allowed)
         seen = ctx.get_recommender().seen_items(uid, ctx.view)

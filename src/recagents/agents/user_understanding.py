@@ -11,26 +11,37 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from typing import Annotated
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from recagents.agents.prompting import ask, capped, timed
+from recagents.agents.prompting import Capped, ask, timed
 from recagents.agents.state import ARAGContext, ARAGState, context_of
 from recagents.agents.steps import llm_step
 
 log = logging.getLogger(__name__)
 NAMESPACE = ("recagents", "user_profiles")
 
+ShortPhrase = Annotated[str, Capped(30), Field(description="a short phrase")]
+
 
 class UserProfile(BaseModel):
-    long_term: capped(100, "Lasting tastes in one short sentence (genres, eras, tone).")
-    session_intent: capped(80, "What the user wants right now, in one short sentence.")
-    likes: list[capped(30, "a short phrase")] = Field(
+    long_term: Annotated[
+        str,
+        Capped(100),
+        Field(description="Lasting tastes in one short sentence (genres, eras, tone)."),
+    ]
+    session_intent: Annotated[
+        str,
+        Capped(80),
+        Field(description="What the user wants right now, in one short sentence."),
+    ]
+    likes: list[ShortPhrase] = Field(
         max_length=3, description="Up to 3 short phrases: what the user enjoys."
     )
-    dislikes: list[capped(30, "a short phrase")] = Field(
+    dislikes: list[ShortPhrase] = Field(
         max_length=2, description="Up to 2 short phrases: what the user avoids."
     )
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from recagents.assistant.memory import digest, ids_in, trace_lines
 from recagents.assistant.prompts import ANSWER_SYSTEM, as_data
-from recagents.assistant.state import AssistantContext, AssistantState
+from recagents.assistant.state import AssistantContext, AssistantState, StepRecord
 from recagents.assistant.usage import add_llm_usage
 from recagents.errors import RecagentsError
 from recagents.llm import constrain_ids, structured_call
@@ -44,7 +44,7 @@ class Answer(AnswerText):
     )
 
 
-def turn_records(state: AssistantState) -> list[dict]:
+def turn_records(state: AssistantState) -> list[StepRecord]:
     """The records the answer stands on: the last attempt's (plan mode) or all (tools mode)."""
     trace = state.get("trace") or []
     if not trace:
@@ -53,14 +53,14 @@ def turn_records(state: AssistantState) -> list[dict]:
     return [r for r in trace if r.get("attempt") == last]
 
 
-def recommendation_of(records: list[dict]) -> dict | None:
+def recommendation_of(records: list[StepRecord]) -> dict | None:
     for r in reversed(records):
         if r["tool"] == "recommend_items" and r.get("status") == "success":
             return r["data"]
     return None
 
 
-def allowed_ids(state: AssistantState, records: list[dict]) -> list[int]:
+def allowed_ids(state: AssistantState, records: list[StepRecord]) -> list[int]:
     ids = ids_in([r.get("data") for r in records if r.get("status") == "success"])
     if not records:  # a follow-up answered from memory: the last recommendation's items
         rec = state.get("last_recommendation") or {}
@@ -83,7 +83,9 @@ def grounded_reasons(run: AssistantContext, rec: dict | None) -> dict[int, str]:
     return reasons
 
 
-def answer_messages(state: AssistantState, run: AssistantContext, records: list[dict]) -> list:
+def answer_messages(
+    state: AssistantState, run: AssistantContext, records: list[StepRecord]
+) -> list:
     parts = []
     memory = digest(state, run.config.history_turns)
     if memory:
@@ -106,7 +108,7 @@ def answer_messages(state: AssistantState, run: AssistantContext, records: list[
     return [SystemMessage(ANSWER_SYSTEM), HumanMessage("\n\n".join(parts))]
 
 
-def fallback_text(records: list[dict], error: str = "") -> str:
+def fallback_text(records: list[StepRecord], error: str = "") -> str:
     """A plain reply from the results alone (the model failed or is unreachable)."""
     lines = [f"Sorry, I could not complete this answer ({error})." if error else ""]
     for r in records:
@@ -155,7 +157,7 @@ def answer_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
         schema = constrain_ids(Answer, choice, "item_ids") if choice else AnswerText
         try:
             result = structured_call(
-                run.llm,
+                run.required_llm(),
                 schema,
                 answer_messages(state, run, records),
                 max_tokens=run.config.answer_max_tokens,

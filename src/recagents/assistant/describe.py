@@ -7,9 +7,14 @@ describes the movies themselves, so it cannot claim a property they lack.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from recagents.errors import RecagentsError
 from recagents.services.catalog import build_filter
 from recagents.services.requests import FilterRequest
+
+if TYPE_CHECKING:
+    from recagents.assistant.state import AssistantState, StepRecord
 
 WHO = {
     "kid": "kids", "teenager": "teenagers", "young_adult": "young adults", "adult": "adults",
@@ -28,7 +33,7 @@ def conditions_text(services, parsed: dict) -> str:
     return "; ".join(text)
 
 
-def describe_list(services, state: dict, verdict: dict, records: list[dict]) -> str:
+def describe_list(services, state: AssistantState, verdict: dict, records: list[StepRecord]) -> str:
     form = state.get("form") or {}
     parsed = verdict.get("parsed") or form.get("parsed") or {}
     items = verdict.get("items") or []
@@ -40,7 +45,7 @@ def describe_list(services, state: dict, verdict: dict, records: list[dict]) -> 
     user = parsed.get("user_id") if ranked else None
     parts = []
     what = f"{len(items)} movie{'s' if len(items) != 1 else ''}"
-    if user is not None:
+    if ranked is not None and user is not None:
         how = (
             "ranked by the recommendation agents"
             if (ranked.get("data") or {}).get("path") == "agents"

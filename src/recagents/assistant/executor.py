@@ -131,13 +131,19 @@ def run_call(
         )
         record["args"] = args
     except (InvalidArgumentError, PolicyError) as exc:
-        return {**record, "status": "failure", "message": str(exc), "data": None}, sets
+        failed: StepRecord = {**record, "status": "failure", "message": str(exc), "data": None}
+        return failed, sets
     emit({"kind": "tool_start", "step": step, "tool": tool, "args": args})
     agents = agents_path(run, question, step)
     called = run_tool_call(TOOLS_BY_NAME[tool], args, run.services, sets, agents=agents)
     result, sets = called.result, called.candidate_sets
     data = result.get("data") if personal else scrub(result.get("data"))
-    done = {**record, "status": result["status"], "message": result["message"], "data": data}
+    done: StepRecord = {
+        **record,
+        "status": result["status"],
+        "message": result["message"],
+        "data": data,
+    }
     emit(
         {
             "kind": "tool_end",

@@ -77,7 +77,7 @@ def after_verify(state: AssistantState, runtime: Runtime[AssistantContext]) -> s
     return "respond" if runtime.context.mode == "tools" else "answer"
 
 
-def build() -> StateGraph:
+def build() -> StateGraph[AssistantState, AssistantContext, AssistantState, AssistantState]:
     builder = StateGraph(AssistantState, context_schema=AssistantContext)
     builder.add_node("begin_turn", begin_turn)
     builder.add_node("understand", understand_node)

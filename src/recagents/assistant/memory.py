@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 
 from recagents.assistant.prompts import compact
 
+if TYPE_CHECKING:
+    from recagents.assistant.state import AssistantState, StepRecord
+
 _INT = re.compile(r"(?<![\w.])(\d{1,5})(?!\w|\.\d)")  # "user 3." counts, "7.5" does not
 
 
-def earlier_turns(state: dict, turns: int) -> list[tuple[str, str]]:
+def earlier_turns(state: AssistantState, turns: int) -> list[tuple[str, str]]:
     """(question, answer) of up to ``turns`` turns before the current question."""
     messages = list(state.get("messages") or [])
     if messages and isinstance(messages[-1], HumanMessage):
         messages = messages[:-1]
-    pairs, question = [], None
+    pairs: list[tuple[str, str]] = []
+    question: str | None = None
     for m in messages:
         if isinstance(m, HumanMessage):
             question = m.text
@@ -29,7 +33,9 @@ def earlier_turns(state: dict, turns: int) -> list[tuple[str, str]]:
     return pairs[-turns:] if turns else []
 
 
-def trace_lines(trace: Iterable[dict], with_data: bool = False, limit: int = 600) -> list[str]:
+def trace_lines(
+    trace: Iterable[StepRecord], with_data: bool = False, limit: int = 600
+) -> list[str]:
     lines = []
     for r in trace:
         args = compact(r.get("args", {}), 300)
@@ -40,7 +46,7 @@ def trace_lines(trace: Iterable[dict], with_data: bool = False, limit: int = 600
     return lines
 
 
-def digest(state: dict, turns: int) -> str:
+def digest(state: AssistantState, turns: int) -> str:
     """The conversation so far, compactly (empty string for a first turn)."""
     parts = []
     for q, a in earlier_turns(state, turns):
@@ -66,12 +72,13 @@ def numbers_in(texts: Iterable[str]) -> set[int]:
     return found
 
 
-def known_user_ids(state: dict) -> set[int]:
+def known_user_ids(state: AssistantState) -> set[int]:
     """User ids the conversation has given (a plan may not use any other)."""
     texts = [m.text for m in state.get("messages") or [] if isinstance(m, HumanMessage)]
     known = numbers_in(texts)
-    if state.get("user_id"):
-        known.add(int(state["user_id"]))
+    user_id = state.get("user_id")
+    if user_id:
+        known.add(int(user_id))
     return known
 
 

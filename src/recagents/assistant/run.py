@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from pydantic import BaseModel
@@ -18,12 +18,13 @@ from recagents.agents.config import AgentsConfig
 from recagents.assistant.config import AssistantConfig, Mode
 from recagents.assistant.graph import build
 from recagents.assistant.plan_mode.demos import DemoBank
-from recagents.assistant.state import AssistantContext
+from recagents.assistant.state import AssistantContext, AssistantState
 from recagents.errors import InvalidArgumentError
 from recagents.llm.accounting import Usage
 from recagents.services.context import ServiceContext
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
     from recagents.llm.factory import LLMHandle
@@ -94,10 +95,10 @@ class Assistant:
     def mode(self) -> Mode:
         return self.context.mode
 
-    def _config(self, thread_id: str) -> dict:
+    def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 60}
 
-    def _inputs(self, question: str) -> dict:
+    def _inputs(self, question: str) -> AssistantState:
         question = (question or "").strip()
         if not question:
             raise InvalidArgumentError("the question is empty: ask something about movies")
@@ -119,12 +120,17 @@ class Assistant:
         of the turn finishes, ``("progress", event)`` for each tool call and ARAG agent (see
         ``progress.py``), ``("token", (node, text))`` for each streamed piece of an LLM reply,
         then ``("result", AskResult)``."""
-        for mode, chunk in self.graph.stream(
-            self._inputs(question),
-            config=self._config(thread_id),
-            context=self.context,
-            stream_mode=["updates", "custom", "messages"],
-        ):
+        # several stream modes: (mode, chunk) pairs, which LangGraph's stubs do not express
+        parts = cast(
+            "Iterator[tuple[str, Any]]",
+            self.graph.stream(
+                self._inputs(question),
+                config=self._config(thread_id),
+                context=self.context,
+                stream_mode=["updates", "custom", "messages"],
+            ),
+        )
+        for mode, chunk in parts:
             if mode == "updates":
                 for node, update in chunk.items():
                     yield "update", (node, update)

@@ -32,6 +32,7 @@ class StepRecord(TypedDict, total=False):
     data: Any
     reason: str  # why it was called, where the model said so
     attempt: int  # plan mode: 1, or 2 after a re-plan
+    optional: bool  # plan mode: a compiled chain's step whose failure does not stop the run
 
 
 class AssistantState(TypedDict, total=False):
@@ -61,11 +62,19 @@ class AssistantContext:
     """What a run needs besides its state: services, the model, knobs (LangGraph context)."""
 
     services: ServiceContext
-    llm: LLMHandle  # None only in wiring tests that never reach the model
+    llm: LLMHandle | None  # None only in wiring tests that never reach the model
     config: AssistantConfig
     mode: Mode
     demos: DemoBank | None = None  # plan mode's demonstrations
     agents_config: AgentsConfig | None = None
+
+    def required_llm(self) -> LLMHandle:
+        """The model, where a step calls it (``LLMUnavailableError`` without one)."""
+        if self.llm is None:
+            from recagents.llm.failures import LLMUnavailableError
+
+            raise LLMUnavailableError("no LLM configured for the assistant", backend="none")
+        return self.llm
 
     @cached_property
     def title_index(self) -> TitleIndex:

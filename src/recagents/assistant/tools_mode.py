@@ -46,7 +46,7 @@ def agent_messages(state: AssistantState, run: AssistantContext) -> list:
 def agent_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict:
     run = runtime.context
     tracker = UsageTracker()
-    model = run.llm.chat_model.bind_tools(list(TOOLS))
+    model = run.required_llm().chat_model.bind_tools(list(TOOLS))
     try:
         reply = model.invoke(agent_messages(state, run), config={"callbacks": [tracker]})
     except Exception as exc:  # noqa: BLE001 - the turn still gets a polite reply
@@ -60,7 +60,8 @@ def agent_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dic
 
 
 def after_agent(state: AssistantState, runtime: Runtime[AssistantContext]) -> str:
-    last = (state.get("scratch") or [None])[-1]
+    scratch = state.get("scratch")
+    last = scratch[-1] if scratch else None
     more = state.get("rounds", 0) < runtime.context.config.max_tool_rounds
     if isinstance(last, AIMessage) and last.tool_calls and more:
         return "tools"
@@ -73,7 +74,9 @@ def tools_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dic
     sets = dict(state.get("candidate_sets") or {})
     usage = state.get("usage")
     replies = []
-    for call in state["scratch"][-1].tool_calls:
+    calling = state["scratch"][-1]
+    assert isinstance(calling, AIMessage)  # after_agent routes here on tool calls only
+    for call in calling.tool_calls:
         record, sets = run_call(
             run, call["name"], call.get("args") or {}, sets, trace, state["question"],
             len(trace) + 1,
@@ -124,7 +127,8 @@ def respond_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> d
 
 def _model_text(state: AssistantState) -> str:
     """The model's final reply text ("" when its last message still calls tools)."""
-    last = (state.get("scratch") or [None])[-1]
+    scratch = state.get("scratch")
+    last = scratch[-1] if scratch else None
     return last.text if isinstance(last, AIMessage) and not last.tool_calls else ""
 
 

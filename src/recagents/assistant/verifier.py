@@ -15,12 +15,16 @@ met and what dropping it would give (``relaxed``), and the ranking runs on that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recagents.errors import RecagentsError
 from recagents.services.catalog import build_filter
 from recagents.services.requests import FilterRequest
+
+if TYPE_CHECKING:
+    from recagents.assistant.state import StepRecord
 
 LISTING_TOOLS = ("recommend_items", "popular_items", "search_plots", "similar_users_favourites")
 
@@ -40,7 +44,7 @@ class Verdict:
         return asdict(self)
 
 
-def listing(records: list[dict]) -> dict | None:
+def listing(records: Sequence[StepRecord]) -> StepRecord | None:
     """The last successful listing step's record (what a list answer shows)."""
     for r in reversed(records):
         if r.get("tool") in LISTING_TOOLS and r.get("status") == "success":
@@ -48,7 +52,7 @@ def listing(records: list[dict]) -> dict | None:
     return None
 
 
-def listed_ids(record: dict | None) -> list[int]:
+def listed_ids(record: StepRecord | None) -> list[int]:
     if not record:
         return []
     data = record.get("data") or {}
@@ -86,7 +90,7 @@ def item_violations(services, parsed: dict, items: list[int], user_id: int | Non
 
 
 def enforced_pool(
-    services, parsed: dict, user_id: int | None, exclude: list[int]
+    services, parsed: dict, user_id: int | None, exclude: Sequence[int]
 ) -> tuple[list[int], dict | None]:
     """The allowed set (filter ∩ unseen − excluded) and, when it is empty, the relaxation
     (the single condition whose removal leaves the most items)."""
@@ -117,10 +121,10 @@ def enforced_pool(
 def verify(
     services,
     parsed: dict,
-    records: list[dict],
+    records: Sequence[StepRecord],
     *,
     k: int | None,
-    exclude: list[int] = (),  # type: ignore[assignment]
+    exclude: Sequence[int] = (),
 ) -> Verdict:
     """The verdict on this attempt's records (see the module doc)."""
     verdict = Verdict(parsed=parsed)

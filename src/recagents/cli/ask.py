@@ -18,6 +18,12 @@ from recagents.cli.output import echo_err, emit_json
 from recagents.errors import InvalidArgumentError
 from recagents.vocabulary import MODES, RecommendVia, recommend_via_of
 
+DeprecatedEngineFlag = Annotated[
+    str | None,
+    typer.Option("--engine", hidden=True, help="Deprecated: --via (arag → agents, bpr → engine)."),
+]
+"""The former name of ``--via`` (every command that takes ``--via`` accepts it)."""
+
 
 def recommend_path_flag(via: str | None, engine: str | None) -> RecommendVia | None:
     """``--via agents|engine``, or the deprecated ``--engine arag|bpr`` (a warning on stderr)."""
@@ -49,12 +55,7 @@ def ask(
             "(fast).",
         ),
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine", hidden=True, help="Deprecated: --via (arag → agents, bpr → engine)."
-        ),
-    ] = None,
+    engine: DeprecatedEngineFlag = None,
     provider: Annotated[str | None, typer.Option(help="LLM provider (default: auto).")] = None,
     model: Annotated[str | None, typer.Option(help="Model name (default: settings).")] = None,
     json_out: Annotated[

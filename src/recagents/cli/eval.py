@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from recagents.cli.ask import recommend_path_flag
+from recagents.cli.ask import DeprecatedEngineFlag, recommend_path_flag
 from recagents.cli.output import emit_json, setup_logging
 from recagents.settings import get_settings
 from recagents.vocabulary import LOCAL_MODEL_NAMES, MODES
@@ -244,12 +244,7 @@ def tools(
             help="Recommendations through the engine alone (default) or the agents (explained).",
         ),
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine", hidden=True, help="Deprecated: --via (bpr → engine, arag → agents)."
-        ),
-    ] = None,
+    engine: DeprecatedEngineFlag = None,
     provider: Annotated[
         str | None, typer.Option("--provider", help="LLM provider of the models.")
     ] = "local",

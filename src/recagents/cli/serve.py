@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from recagents.cli.ask import recommend_path_flag
+from recagents.cli.ask import DeprecatedEngineFlag, recommend_path_flag
 from recagents.cli.output import echo_err
 from recagents.vocabulary import LLM_PROVIDERS, LLMProvider, Mode
 
@@ -166,12 +166,7 @@ def serve(
             "engine (the engine's ranking alone).",
         ),
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine", hidden=True, help="Deprecated: --via (arag → agents, bpr → engine)."
-        ),
-    ] = None,
+    engine: DeprecatedEngineFlag = None,
     chat: Annotated[bool, typer.Option(help="Mount the chat UI at /chat.")] = True,
     warm_llm: Annotated[
         bool, typer.Option(help="Start the LLM at startup (else on the first LLM request).")

@@ -9,27 +9,10 @@ from __future__ import annotations
 import pandas as pd
 
 from recagents.data.movielens import load_items
+from recagents.vocabulary import ITEM_FIELDS
 
-CATALOG_COLUMNS = (
-    "item_id",
-    "title",
-    "year",
-    "ml_year",
-    "imdb_year",
-    "genres",
-    "directors",
-    "writers",
-    "actors",
-    "release_month",
-    "country",
-    "duration_min",
-    "age_rating",
-    "imdb_rating",
-    "imdb_num_reviews",
-    "description",
-    "storyline",
-    "enriched",
-)
+CATALOG_COLUMNS = ("item_id", *ITEM_FIELDS, "enriched")
+"""One row's keys: the id, every field an item shows (``vocabulary.ITEM_FIELDS``), the flag."""
 
 
 # Not a typo here: RecBole's ml-100k.item spells item 267's title "unkonwn" (MovieLens: "unknown").

@@ -17,15 +17,23 @@ BAR_METRICS = ("ndcg@10", "hit@10", "mrr@10", "recall@10")
 HEADLINE = "ndcg@10"
 
 
-def report_dir(data_dir: Path) -> Path:
-    """A fresh ``<data_dir>/reports/<UTC timestamp>`` (suffixed if that second is taken)."""
+def report_dir(data_dir: Path, kind: str = "") -> Path:
+    """A fresh ``<data_dir>/reports/<UTC timestamp>[-kind]`` (suffixed if that second is taken)."""
     root = Path(data_dir) / "reports"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + (f"-{kind}" if kind else "")
     path, n = root / stamp, 1
     while path.exists():
         n += 1
         path = root / f"{stamp}-{n}"
     path.mkdir(parents=True)
+    return path
+
+
+def save_report(out: Path, report: dict[str, Any], markdown_text: str) -> Path:
+    """report.md and report.json in ``out`` (the plots are already there); report.json's path."""
+    (out / "report.md").write_text(markdown_text.rstrip("\n") + "\n", encoding="utf-8")
+    path = out / "report.json"
+    path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
     return path
 
 
@@ -264,10 +272,7 @@ def write_report(report: dict[str, Any], data_dir: Path) -> Path:
     plots = [plot_metrics(report, out / "metrics.png"), plot_latency(report, out / "latency.png"),
              plot_tradeoff(report, out / "tradeoff.png")]  # fmt: skip
     report["plots"] = [str(p) for p in plots if p is not None]
-    (out / "report.md").write_text(markdown(report) + "\n", encoding="utf-8")
-    path = out / "report.json"
-    path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
-    return path
+    return save_report(out, report, markdown(report))
 
 
 def headline(report: dict[str, Any]) -> dict[str, dict]:

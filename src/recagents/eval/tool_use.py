@@ -13,7 +13,6 @@ report.json (every row), report.md (the model table and the chain mismatches) an
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from recagents.errors import DataError, RecagentsError
+from recagents.eval.report import report_dir, save_report
 from recagents.eval.tool_use_metrics import HEADLINE_KEYS, score, summary
 from recagents.eval.tools_replay import suite_files
 from recagents.settings import PROJECT_ROOT, Settings
@@ -275,26 +275,11 @@ def plot_quality(results: dict[str, dict], path: Path, *, mode: str = "plan") ->
     return path
 
 
-def report_dir(data_dir: Path) -> Path:
-    """A fresh ``<data_dir>/reports/<UTC timestamp>-tools`` (suffixed if that second is taken)."""
-    root = Path(data_dir) / "reports"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path, n = root / f"{stamp}-tools", 1
-    while path.exists():
-        n += 1
-        path = root / f"{stamp}-tools-{n}"
-    path.mkdir(parents=True)
-    return path
-
-
 def write_report(report: dict, data_dir: Path) -> Path:
     """Write report.json, report.md and quality.png; returns report.json's path."""
-    out = report_dir(data_dir)
+    out = report_dir(data_dir, "tools")
     report = {**report, "created": datetime.now(UTC).isoformat(timespec="seconds")}
     report["plots"] = [
         str(plot_quality(report["models"], out / "quality.png", mode=report["mode"]))
     ]
-    (out / "report.md").write_text(markdown(report), encoding="utf-8")
-    path = out / "report.json"
-    path.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
-    return path
+    return save_report(out, report, markdown(report))

@@ -20,7 +20,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -244,18 +244,18 @@ def _repair(raw: str, error: str) -> list[BaseMessage]:
     ]
 
 
-def _config_with(config: dict | None, tracker: UsageTracker) -> dict:
-    config = dict(config or {})
-    callbacks = config.get("callbacks")
+def _config_with(config: Mapping[str, Any] | None, tracker: UsageTracker) -> dict:
+    out = dict(config or {})
+    callbacks = out.get("callbacks")
     if callbacks is None:
-        config["callbacks"] = [tracker]
+        out["callbacks"] = [tracker]
     elif isinstance(callbacks, list):
-        config["callbacks"] = [*callbacks, tracker]
+        out["callbacks"] = [*callbacks, tracker]
     else:  # a callback manager
         manager = callbacks.copy()
         manager.add_handler(tracker, inherit=True)
-        config["callbacks"] = manager
-    return config
+        out["callbacks"] = manager
+    return out
 
 
 def _invoke_once(runnable, messages, config, stream: bool) -> AIMessage:
@@ -312,7 +312,7 @@ def structured_call(
     attempts: int | None = None,
     method: Method | None = None,
     stream: bool = False,
-    config: dict | None = None,
+    config: Mapping[str, Any] | None = None,
     max_tokens: int | None = None,
     schema_note: bool = True,
 ) -> StructuredResult[M]:

@@ -57,9 +57,9 @@ def _resolve_names(ctx: ServiceContext, req: FilterRequest) -> tuple[list, list]
     people = []
     for arg, role in ROLE_ARGS:
         for name in getattr(req, arg) or []:
-            hit = store.people_index(role).get(fold(name))
-            if hit is not None:
-                people.append((role, hit[1]))
+            credited = store.people_index(role).get(fold(name))
+            if credited is not None:
+                people.append((role, credited[1]))
                 continue
             other = [r.value for r in Role if r != role and fold(name) in store.people_index(r)]
             hint = (
@@ -155,7 +155,7 @@ def filter_items(
     if not ids:
         relax = _relaxations(ctx, req, pool)
         hint = ", ".join(f"{k}: {n} items" for k, n in relax.items() if n) or "none"
-        scope = "" if candidates is None else f" within the {len(pool)} given items"
+        scope = "" if candidates is None or pool is None else f" within the {len(pool)} given items"
         raise EmptyResultError(
             f"No item satisfies all conditions ({'; '.join(text)}){scope}. Relax or drop a "
             f"condition and call again; single relaxations that would match: {hint}.",

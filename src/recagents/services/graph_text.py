@@ -182,7 +182,9 @@ def graph_text_recommend(
         ranked_by = "text"
         reason = reason and f"{reason}: ranked by the text alone"
     spec = build_filter(ctx, conditions)[0] if conditions is not None else None
-    found = store.search(blend(user, query, alpha), k, spec=spec, candidates=pool, exclude=rated)
+    vector = blend(user, query, alpha)
+    assert vector is not None  # user or query is set (the popularity branch took neither)
+    found = store.search(vector, k, spec=spec, candidates=pool, exclude=rated)
     if not found and conditions is not None:
         filter_items(ctx, conditions, candidates)  # raises with its relaxations when empty
     if not found:

@@ -119,7 +119,7 @@ def drop_title_lists(text: str, index: TitleIndex) -> str:
     kept = [
         line for line in text.splitlines() if not (_LIST_LINE.match(line) and index.mentions(line))
     ]
-    return _join("\n".join(kept).replace(":\n\n\n", ":\n"))
+    return _join(["\n".join(kept).replace(":\n\n\n", ":\n")])
 
 
 def _split(text: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from recagents.errors import EmptyResultError, InvalidArgumentError
 from recagents.recommender.popularity import rank_by_count
@@ -17,8 +17,8 @@ def popular_items(
 ) -> PopularItems:
     """The ``k`` most rated items (by ``user_group`` when given), most popular first."""
     groups = sorted({normalise_group(g) for g in req.user_group or []})
-    pool = ctx.candidate_pool(candidates)
-    pool = ctx.catalog_ids if pool is None else pool
+    checked = ctx.candidate_pool(candidates)
+    pool: Collection[int] = ctx.catalog_ids if checked is None else checked
     ranked = rank_by_count(
         ctx.rating_counts(groups), pool, req.k, min_quantile=ctx.options.popularity_quantile
     )

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from recagents.errors import EmptyResultError
 from recagents.services.catalog import build_filter, filter_items
 from recagents.services.context import ServiceContext
 from recagents.services.requests import FilterRequest, RecommendRequest
 from recagents.services.results import Recommendation, ScoredItem
+
+if TYPE_CHECKING:
+    from recagents.recommender.topk import TopK
+    from recagents.stores.metadata.item_filters import ItemFilter
+
+
+class FilteredTopK(Protocol):
+    """An engine whose top-k takes the hard filter itself (its Qdrant collection, as a
+    payload filter; also behind the ranking stage, which forwards it)."""
+
+    def top_k(
+        self,
+        user_id: Any,
+        k: int = 10,
+        candidates: Collection[Any] | None = None,
+        exclude_seen: bool = True,
+        view: Any = None,
+        *,
+        spec: ItemFilter | None = None,
+    ) -> TopK: ...
+
+
+def _filters_in_top_k(rec: object) -> TypeGuard[FilteredTopK]:
+    return hasattr(rec, "search")  # served from vectors (``RECAGENTS_SERVING=vectors``)
 
 
 def recommend(
@@ -34,7 +59,7 @@ def recommend_filtered(
     filter that matches nothing gets ``filter_items``' message (with the relaxations)."""
     uid = ctx.store.require_user(req.user_id)
     rec = ctx.get_recommender()
-    if not hasattr(rec, "search"):  # the dense path
+    if not _filters_in_top_k(rec):  # the dense path
         return recommend(ctx, req, filter_items(ctx, conditions, candidates).item_ids)
     spec, _ = build_filter(ctx, conditions)
     pool = ctx.candidate_pool(candidates)

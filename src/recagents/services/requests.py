@@ -7,7 +7,7 @@ validation error into ``InvalidArgumentError`` with the same wording a tool fail
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -15,6 +15,9 @@ from recagents.errors import InvalidArgumentError
 from recagents.settings import MAX_K
 from recagents.vocabulary import DEFAULT_ITEM_FIELDS, ItemField, SearchMode, UserField
 from recagents.vocabulary import DEFAULT_SEARCH_MODE as DEFAULT_MODE
+
+if TYPE_CHECKING:
+    from recagents.stores.metadata.item_filters import Op
 
 MAX_NEIGHBOURS = 100
 MAX_METADATA_ITEMS = 50
@@ -103,7 +106,13 @@ NumericArg = Annotated[
 ]
 Month = Annotated[int, Field(ge=1, le=12)]
 
-REQUEST_TO_OP = {"lower": "lt", "higher": "gt", "exact": "eq", "at_most": "le", "at_least": "ge"}
+REQUEST_TO_OP: dict[str, Op] = {
+    "lower": "lt",
+    "higher": "gt",
+    "exact": "eq",
+    "at_most": "le",
+    "at_least": "ge",
+}
 OP_TEXT = {"lt": "<", "gt": ">", "eq": "=", "le": "<=", "ge": ">="}
 
 

@@ -28,6 +28,7 @@ SPECS_BY_NAME = {spec.name: spec for spec in TOOL_SPECS}
 
 
 def _make_tool(spec: ToolSpec) -> StructuredTool:
+    # LangChain injects the runtime only for a bare ``ToolRuntime`` annotation (not Optional)
     def run(runtime: ToolRuntime = None, **kwargs):  # type: ignore[assignment]
         try:
             scope = scope_of(runtime)

@@ -127,7 +127,7 @@ def scope_of(runtime: ToolRuntime | None) -> ToolScope:
     ctx = getattr(runtime, "context", None)
     if isinstance(ctx, ServiceContext):
         ctx = ToolContext(ctx)
-    if not isinstance(ctx, ToolContext):
+    if runtime is None or not isinstance(ctx, ToolContext):
         raise InvalidArgumentError(
             "the tools need a ServiceContext (or a ToolContext) as the run's context "
             "(graph.invoke(..., context=ctx))"
@@ -187,8 +187,9 @@ def run_tool_call(
         update = out.update or {}
         sets = merge_candidate_sets(sets, update.get("candidate_sets"))
         out = update["messages"][-1]
-    content = out.content if isinstance(out, ToolMessage) else out
-    result = json.loads(content) if isinstance(content, str) else content
+    if isinstance(out, ToolMessage):
+        out = out.content  # the JSON text of tool_output
+    result = json.loads(out) if isinstance(out, str) else out
     return ToolCallResult(result, sets)
 
 

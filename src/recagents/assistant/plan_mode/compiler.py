@@ -28,6 +28,7 @@ filter's set). ``Compiled.constraints`` is what the verifier checks the final it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from recagents.assistant.plan_mode.intent import Understanding
 
@@ -56,7 +57,7 @@ class _Chain:
         self.steps: list[dict] = []
 
     def add(self, tool: str, args: dict, *, optional: bool = False) -> str:
-        step = {"tool": tool, "args": args}
+        step: dict[str, Any] = {"tool": tool, "args": args}
         if optional:
             step["optional"] = True
         self.steps.append(step)
@@ -218,7 +219,7 @@ def _popular(chain: _Chain, u: Understanding, k: int, *, always: bool = False) -
 def _story_search(chain: _Chain, u: Understanding, reference_id: int | None, k: int) -> None:
     """A statistic over movies like a described plot, or like a given movie's plot."""
     within = chain.last
-    movie = reference_id if reference_id is not None else (u.item_ids or [None])[0]
+    movie = reference_id if reference_id is not None else (u.item_ids[0] if u.item_ids else None)
     if movie is not None:
         chain.add("item_metadata", {"items": [movie], "fields": ["title", "storyline"]})
         chain.add("search_plots", _within({"query": f"{chain.last}.storyline", "k": k}, within))

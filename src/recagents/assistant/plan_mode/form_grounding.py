@@ -9,6 +9,8 @@ role the catalogue credits them in. Every change is noted (the chat shows the no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from langchain_core.messages import HumanMessage
 
 from recagents.assistant.memory import known_user_ids, numbers_in
@@ -35,13 +37,17 @@ from recagents.assistant.plan_mode.plan_checks import (
     stated_count,
 )
 
+if TYPE_CHECKING:
+    from recagents.assistant.state import AssistantState
+
 
 def _stated_filters(found: Understanding, question: str) -> tuple[dict, list[str]]:
     """Filters the message states in plain words that the form left out (genres, years)."""
     if found.intent not in FILTERED_INTENTS:
         return {}, []
     have = found.filters.model_dump(exclude_none=True) if found.filters else {}
-    added, notes = {}, []
+    added: dict[str, list | None] = {}
+    notes: list[str] = []
     genres = [g for g in stated_genres(question) if g not in (have.get("genres") or [])]
     story = (found.storyline or "").lower()
     genres = [g for g in genres if g.lower() not in story]
@@ -69,7 +75,7 @@ def _stated_filters(found: Understanding, question: str) -> tuple[dict, list[str
 
 
 def ground(
-    found: Understanding, state: dict, default_k: int | None = None
+    found: Understanding, state: AssistantState, default_k: int | None = None
 ) -> tuple[Understanding, list[str]]:
     """The form with every value nobody stated removed or corrected, and notes saying what."""
     question = state["question"]
@@ -109,6 +115,7 @@ def ground(
         and numbers_in([question]) <= {n}
     ):  # "and 3 more for him": the remembered user
         update["user_id"] = int(remembered)
+    k: int | None
     if n:
         k = n
     elif found.k and found.k in numbers_in([question]):
@@ -119,7 +126,7 @@ def ground(
         update["k"] = k
     story = found.storyline
     story_genres = stated_genres(story) if story else []
-    if story_genres and not _content_words(story, story_genres):
+    if story and story_genres and not _content_words(story, story_genres):
         found = found.model_copy(update={"storyline": None})  # "horror" is a genre, not a plot
         notes.append("dropped storyline made of genre words only")
     added, stated_notes = _stated_filters(found, question)

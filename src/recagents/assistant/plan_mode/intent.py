@@ -26,7 +26,7 @@ from recagents.assistant.plan_mode.message_rules import (
     capitalised_title,
 )
 from recagents.assistant.plan_mode.plan_checks import (
-    CANONICAL_GENRES,
+    Genre,
 )
 from recagents.assistant.prompts import ROLE, SAFETY, as_data
 from recagents.services.requests import (
@@ -72,7 +72,6 @@ INTENT_HELP: dict[str, str] = {
     "clarify": "the request is ambiguous or contradictory: ask one question",
     "other": "anything else (greetings, questions about the conversation, declined requests)",
 }
-Genre = Literal[tuple(CANONICAL_GENRES.values())]  # type: ignore[valid-type]
 Audience = Literal["kid", "teenager", "young_adult", "adult", "senior", "male", "female"]
 INTENTS: tuple[str, ...] = get_args(Intent)
 MAX_STORYLINE = 300
@@ -84,7 +83,7 @@ class SlotFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    genres: list[Genre] | None = Field(None, max_length=4)  # type: ignore[valid-type]
+    genres: list[Genre] | None = Field(None, max_length=4)
     actors: list[str] | None = Field(None, max_length=4)
     directors: list[str] | None = Field(None, max_length=4)
     writers: list[str] | None = Field(None, max_length=4)
@@ -229,7 +228,7 @@ def resolve_reference(
                 return found, None
             return None, "Which movie do you mean? Please give its title or id."
         return None, None
-    found = [ids for ids in title_index.mentions(form.reference) if -1 not in ids]
-    if found:
-        return min(found[0]), None
+    mentioned = [ids for ids in title_index.mentions(form.reference) if -1 not in ids]
+    if mentioned:
+        return min(mentioned[0]), None
     return None, f"I could not find the movie {form.reference!r} in the catalogue: which one?"

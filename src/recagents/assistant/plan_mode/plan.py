@@ -12,7 +12,7 @@ Arguments may point at earlier steps' results (the executor resolves them, see `
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypeAlias, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -35,7 +35,7 @@ def _plan_args(spec) -> type[BaseModel]:
         if name == "runtime":
             continue
         fields[name] = (info.annotation, info)
-    return create_model(  # type: ignore[call-overload]
+    return create_model(
         f"{spec.args_schema.__name__}Plan",
         __config__=ConfigDict(extra="forbid"),
         __doc__=spec.description,
@@ -48,16 +48,27 @@ PLAN_ARGS: dict[str, type[BaseModel]] = {spec.name: _plan_args(spec) for spec in
 
 def _step_model(name: str, args_model: type[BaseModel]) -> type[BaseModel]:
     title = "".join(p.capitalize() for p in name.split("_"))
-    return create_model(
-        f"{title}Step",
-        __config__=ConfigDict(extra="forbid"),
-        tool=(Literal[name], ...),  # type: ignore[valid-type]
-        args=(args_model, Field(default_factory=args_model)),
-    )
+    step_fields: dict[str, Any] = {
+        "tool": (Literal[name], ...),
+        "args": (args_model, Field(default_factory=args_model)),
+    }
+    return create_model(f"{title}Step", __config__=ConfigDict(extra="forbid"), **step_fields)
 
 
 STEP_MODELS = tuple(_step_model(name, model) for name, model in PLAN_ARGS.items())
-Step = Annotated[Union[STEP_MODELS], Field(discriminator="tool")]  # type: ignore[valid-type]  # noqa: UP007
+
+
+class PlanStep(Protocol):
+    """What every step model has: the static view of ``Step`` (its models are built above)."""
+
+    tool: str
+    args: BaseModel
+
+
+if TYPE_CHECKING:
+    Step: TypeAlias = PlanStep
+else:
+    Step = Annotated[Union[STEP_MODELS], Field(discriminator="tool")]  # noqa: UP007
 
 
 class Plan(BaseModel):
@@ -66,7 +77,7 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Action
-    steps: list[Step] = Field(default_factory=list, max_length=MAX_STEPS)  # type: ignore[valid-type]
+    steps: list[Step] = Field(default_factory=list, max_length=MAX_STEPS)
 
     def calls(self) -> list[dict]:
         """The steps as plain ``{"tool", "args"}`` dicts (arguments the model set, only)."""

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal, get_args
 
 from recagents.assistant.executor import REF
 
@@ -144,19 +144,17 @@ def _renumber(value: Any, mapping: dict[int, int | None]) -> Any:
         out = [_renumber(v, mapping) for v in value]
         return [v for v in out if v is not None]
     if isinstance(value, dict):
-        out = {k: _renumber(v, mapping) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None}
+        renumbered = {k: _renumber(v, mapping) for k, v in value.items()}
+        return {k: v for k, v in renumbered.items() if v is not None}
     return value
 
 
-CANONICAL_GENRES = {
-    "action": "Action", "adventure": "Adventure", "animation": "Animation",
-    "children's": "Children's", "comedy": "Comedy", "crime": "Crime",
-    "documentary": "Documentary", "drama": "Drama", "fantasy": "Fantasy",
-    "film-noir": "Film-Noir", "horror": "Horror", "musical": "Musical", "mystery": "Mystery",
-    "romance": "Romance", "sci-fi": "Sci-Fi", "thriller": "Thriller", "war": "War",
-    "western": "Western",
-}  # fmt: skip
+Genre = Literal[
+    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
+    "War", "Western",
+]  # fmt: skip
+CANONICAL_GENRES: dict[str, str] = {genre.lower(): genre for genre in get_args(Genre)}
 _HANDLE = re.compile(r"^C(\d+)$")
 
 

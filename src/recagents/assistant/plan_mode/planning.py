@@ -7,6 +7,8 @@ nobody gave becomes a question for the id: the assistant never guesses whose dat
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
@@ -21,7 +23,7 @@ from recagents.assistant.plan_mode.plan_checks import (
     normalise_references,
 )
 from recagents.assistant.prompts import PLANNER_SYSTEM, as_data
-from recagents.assistant.state import AssistantContext, AssistantState
+from recagents.assistant.state import AssistantContext, AssistantState, StepRecord
 from recagents.assistant.usage import add_agents_usage, add_llm_usage
 from recagents.errors import RecagentsError
 from recagents.llm import structured_call
@@ -72,14 +74,21 @@ def plan_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict
     run = runtime.context
     try:
         result = structured_call(
-            run.llm, Plan, plan_messages(state, run), schema_note=False, max_tokens=PLAN_MAX_TOKENS
+            run.required_llm(),
+            Plan,
+            plan_messages(state, run),
+            schema_note=False,
+            max_tokens=PLAN_MAX_TOKENS,
         )
     except RecagentsError as exc:
         return {"plan": {"action": "error", "steps": [], "error": str(exc)}}
     plan = _guess_free(result.value, state)
     usage = add_llm_usage(state.get("usage"), result.usage)
     steps, notes = checked_steps(plan, state, run.config.default_k)
-    update = {"plan": {"action": plan.action, "steps": steps, "notes": notes}, "usage": usage}
+    update: dict[str, Any] = {
+        "plan": {"action": plan.action, "steps": steps, "notes": notes},
+        "usage": usage,
+    }
     if (
         plan.action == "answer_directly"
         and not state.get("direct_without_data")
@@ -126,9 +135,11 @@ def execute_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> d
     run = runtime.context
     sets = dict(state.get("candidate_sets") or {})
     usage = state.get("usage")
-    attempt: list = []
+    attempt: list[StepRecord] = []
     skipped: dict[int, object] = {}  # failed optional step -> what stands in for its result
-    for number, call in enumerate(state["plan"]["steps"], start=1):
+    plan = state["plan"]
+    assert plan is not None  # the planner ran before (route_after_plan)
+    for number, call in enumerate(plan["steps"], start=1):
         args = skip_failed(call["args"], skipped)
         record, sets = run_call(run, call["tool"], args, sets, attempt, state["question"], number)
         record["attempt"] = state.get("replans", 0) + 1

@@ -34,7 +34,11 @@ def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -
     messages = intent_messages(question, digest(state, run.config.history_turns), demos)
     try:
         result = structured_call(
-            run.llm, Understanding, messages, schema_note=False, max_tokens=INTENT_MAX_TOKENS
+            run.required_llm(),
+            Understanding,
+            messages,
+            schema_note=False,
+            max_tokens=INTENT_MAX_TOKENS,
         )
     except RecagentsError as exc:  # the free-form planner gets its chance (and reports)
         return {"plan": {"action": "plan", "steps": [], "notes": [f"intent: {exc}"]}}
@@ -49,6 +53,7 @@ def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -
         notes.append(f"intent recommend_similar_to_item → {intent} (no movie named)")
         form, unknown = form.model_copy(update={"intent": intent}), None
     question_back = unknown or contradiction(form, question)
+    steps: list[dict]
     if run.mode == "tools" and not question_back:
         compiled_action, steps, note, exclude = "tools", [], None, []
         if reference_id is not None:

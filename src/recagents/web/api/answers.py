@@ -5,6 +5,7 @@ retrieval-only answers (``?llm=false``) cached per app."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from cachetools import LRUCache
 from fastapi import Request
@@ -25,10 +26,11 @@ def answer_cache(request: Request) -> LRUCache | None:
     """The app's cache of retrieval-only answers (None when RECAGENTS_API_CACHE_SIZE=0). Only
     the event loop touches it."""
     state = request.app.state
-    cache = getattr(state, "answer_cache", None)
+    cache: LRUCache | Literal[False] | None = getattr(state, "answer_cache", None)
     if cache is None:
         size = state.settings.api_cache_size
-        cache = state.answer_cache = LRUCache(maxsize=size) if size else False
+        cache = LRUCache(maxsize=size) if size else False
+        state.answer_cache = cache
     return None if cache is False else cache  # (an empty LRUCache is falsy)
 
 
@@ -62,6 +64,6 @@ async def answer(
         if (hit := cache.get(key)) is not None:
             return hit.model_copy(update={"usage": hit.usage.model_copy(update={"cached": True})})
     result = await run_bounded(request, work)
-    if key is not None:
+    if cache is not None and key is not None:
         cache[key] = result
     return result

@@ -189,7 +189,7 @@ async def internal_error_handler(_request: Request, exc: Exception) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.exception_handler(RequestValidationError)(validation_error_handler)
     app.add_exception_handler(Exception, internal_error_handler)
 
 

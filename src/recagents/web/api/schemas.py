@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from fastapi.openapi.models import Example
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -129,7 +130,7 @@ AGENTIC_REC_EXAMPLE = {  # agentic_rec's README request, unchanged
 }
 
 
-RECOMMEND_EXAMPLES = {
+RECOMMEND_EXAMPLES: dict[str, Example] = {
     "agentic_rec": {
         "summary": "agentic_rec's README request (cold start: text + history, string ids)",
         "value": AGENTIC_REC_EXAMPLE,
@@ -143,7 +144,7 @@ RECOMMEND_EXAMPLES = {
         "value": {"text": "I love heist movies", "limit": 5, "filters": {"genres": ["Crime"]}},
     },
 }
-ITEM_EXAMPLES = {
+ITEM_EXAMPLES: dict[str, Example] = {
     "item": {"summary": "Items like item 50", "value": {"item_id": 50, "limit": 5}},
     "text": {"summary": "Items like a text", "value": {"text": "a mafia family saga", "limit": 5}},
 }
