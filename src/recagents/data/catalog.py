@@ -6,6 +6,8 @@ IMDb fields and ``enriched=False``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from recagents.data.movielens import load_items
@@ -19,12 +21,12 @@ CATALOG_COLUMNS = ("item_id", *ITEM_FIELDS, "enriched")
 RECBOLE_MISSPELLED_UNKNOWN = "unkonwn"
 
 
-def _ml_title(title: str, year: object) -> str:
+def _ml_title(title: str, year: int | None) -> str:
     """ML titles come without the year in RecBole's files: restore the ``Title (1995)`` form
     (and MovieLens' own "unknown" for the title RecBole misspells)."""
     if title == RECBOLE_MISSPELLED_UNKNOWN:
         return "unknown"
-    return f"{title} ({int(year)})" if pd.notna(year) else title
+    return f"{title} ({year})" if year is not None else title
 
 
 def _none_if_na(value: object) -> object:
@@ -42,9 +44,9 @@ def build_catalog(enrichment: pd.DataFrame | None) -> list[dict]:
     for item in items.itertuples(index=False):
         ml_year = None if pd.isna(item.year) else int(item.year)
         genres = [g for g in item.genres if g != "unknown"]
-        row = {
+        row: dict[str, Any] = {
             "item_id": int(item.item_id),
-            "title": _ml_title(item.title, item.year),
+            "title": _ml_title(item.title, ml_year),
             "ml_year": ml_year,
             "imdb_year": None,
             "genres": genres,

@@ -73,7 +73,9 @@ class Usage(BaseModel):
         nodes = dict(self.per_node_seconds)
         for node, seconds in other.per_node_seconds.items():
             nodes[node] = round(nodes.get(node, 0.0) + seconds, 4)
-        both = self.wall_seconds is not None and other.wall_seconds is not None
+        wall = None
+        if self.wall_seconds is not None and other.wall_seconds is not None:
+            wall = round(self.wall_seconds + other.wall_seconds, 4)
         return Usage(
             llm_calls=self.llm_calls + other.llm_calls,
             llm_rounds=self.llm_rounds + other.llm_rounds,
@@ -83,7 +85,7 @@ class Usage(BaseModel):
             tokens_cached=self.tokens_cached + other.tokens_cached,
             llm_call_seconds=round(self.llm_call_seconds + other.llm_call_seconds, 4),
             llm_wall_seconds=round(self.llm_wall_seconds + other.llm_wall_seconds, 4),
-            wall_seconds=round(self.wall_seconds + other.wall_seconds, 4) if both else None,
+            wall_seconds=wall,
             per_node_seconds=nodes,
             per_call=[*self.per_call, *other.per_call],
         )
@@ -106,7 +108,8 @@ class Usage(BaseModel):
 
 def in_flight_seconds(calls: list[LLMCall]) -> float:
     """Wall-clock time covered by at least one call (overlapping calls counted once)."""
-    total, start, end = 0.0, None, None
+    total, start = 0.0, 0.0
+    end: float | None = None  # the current group's end (None: no call seen yet)
     for call in sorted(calls, key=lambda c: c.started):
         if end is None or call.started > end:
             total += 0.0 if end is None else end - start
@@ -182,7 +185,9 @@ class UsageTracker(BaseCallbackHandler):
     def on_llm_start(self, serialized, prompts, *, run_id: UUID, **kwargs: Any) -> None:
         self.on_chat_model_start(serialized, prompts, run_id=run_id)
 
-    def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_new_token(
+        self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
+    ) -> None:
         with self._lock:
             entry = self._open.get(run_id)
             if entry is not None and entry["first"] is None and token:

@@ -86,6 +86,7 @@ def check_report(settings: Settings, provider: str | None = None, model: str | N
     except Exception as exc:  # noqa: BLE001 - the contract: one JSON line, exit code 1
         if not isinstance(exc, RecagentsError):
             log.exception("llm check failed unexpectedly")
+        backend: str  # the provider as resolved, else as asked for
         try:
             backend = resolve_provider(settings, provider)
             model = configured_model_name(settings, backend, model)

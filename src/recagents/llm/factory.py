@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, overload
 
 from langchain_core.language_models import BaseChatModel
 
@@ -94,6 +95,14 @@ def resolve_provider(settings: Settings, provider: str | None = None) -> LLMBack
     return "local"
 
 
+@overload
+def configured_model_name(
+    settings: Settings, backend: Literal["openai", "ollama", "local"], model: str | None = None
+) -> str: ...
+@overload
+def configured_model_name(
+    settings: Settings, backend: str, model: str | None = None
+) -> str | None: ...
 def configured_model_name(settings: Settings, backend: str, model: str | None = None) -> str | None:
     """The model name ``backend`` would use (without building anything): an explicit ``model``
     first, then the backend's own setting."""

@@ -144,8 +144,8 @@ def explain_failure(
     try:  # the Ollama client raises its own error type for HTTP errors
         from ollama import ResponseError
     except ImportError:  # pragma: no cover - langchain-ollama brings ollama
-        ResponseError = ()  # type: ignore[assignment]  # noqa: N806
-    if ResponseError and isinstance(exc, ResponseError):
+        return None
+    if isinstance(exc, ResponseError):
         if exc.status_code == 404:
             return LLMConfigError(
                 f"{where}: model not found ({_short(exc, 160)}): run `ollama pull {model}` or "
@@ -177,18 +177,24 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(status, int) and status >= 500
 
 
-def _retrying(retries: int, base_delay_s: float, max_delay_s: float, before_retry):
+def _retrying(
+    retries: int,
+    base_delay_s: float,
+    max_delay_s: float,
+    before_retry: Callable[[RetryCallState], None],
+) -> Retrying:
     """tenacity policy: up to ``retries`` retries of transient failures, exponential backoff
     (base, 2×base, 4×base … capped), ``before_retry`` between the sleep and the next try, the
     last exception re-raised as is."""
 
-    def log_retry(state: RetryCallState) -> None:
+    def log_retry(state: RetryCallState) -> None:  # tenacity sets outcome and next_action
+        outcome, action = state.outcome, state.next_action
         log.warning(
             "LLM call failed (%s); retry %d/%d in %.1f s",
-            state.outcome.exception(),
+            outcome.exception() if outcome is not None else None,
             state.attempt_number,
             retries,
-            state.next_action.sleep,
+            action.sleep if action is not None else 0.0,
         )
 
     return Retrying(

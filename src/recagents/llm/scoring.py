@@ -30,10 +30,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from pydantic import create_model
+from pydantic import BaseModel, create_model
 
 from recagents.errors import RecagentsError
 from recagents.llm.failures import call_with_retries, explain_failure
@@ -55,6 +55,10 @@ class LabelScores:
     """Expected label position scaled to [0, 1]: 0 = the first label for sure, 1 = the last."""
     usable: bool = True
     """False: the answer held no label (the distribution is uniform and carries no signal)."""
+
+
+class _GeneratedLabel(BaseModel):  # the fallback's answer; its label narrowed to the labels
+    label: str
 
 
 @dataclass
@@ -121,10 +125,13 @@ def _top_logprobs(msg: AIMessage) -> dict[str, float] | None:
 def _usage(msgs: Sequence[AIMessage], batch: ScoreBatch) -> None:
     cached: int | None = None
     for msg in msgs:
-        meta = msg.usage_metadata or {}
+        meta = msg.usage_metadata
+        if meta is None:
+            continue
         batch.prompt_tokens += int(meta.get("input_tokens") or 0)
         batch.generated_tokens += int(meta.get("output_tokens") or 0)
-        read = (meta.get("input_token_details") or {}).get("cache_read")
+        details = meta.get("input_token_details")
+        read = details.get("cache_read") if details else None
         if read is not None:
             cached = (cached or 0) + int(read)
     batch.cached_tokens = cached
@@ -200,7 +207,8 @@ def score_labels(
 
 def _generated_labels(handle, prompts, labels: Sequence[str], config) -> ScoreBatch:
     """The fallback: one grammar-constrained label per prompt (one-hot distributions)."""
-    Label = create_model("Label", label=(Literal[tuple(labels)], ...))  # type: ignore[call-overload]
+    one_of_labels = cast(Any, Literal)[tuple(labels)]  # a Literal built at runtime
+    Label = create_model("Label", __base__=_GeneratedLabel, label=(one_of_labels, ...))
     batch = ScoreBatch([], "label", notes=[handle.capabilities.logprobs_note])
     for prompt in prompts:
         result = structured_call(

@@ -16,6 +16,7 @@ emit another id and any other backend's stray id fails validation (and is repair
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import types
@@ -62,13 +63,13 @@ def constrain_ids(model: type[M], allowed: Sequence[int | str], field: str = "it
     new = _rebuild(model, field, Literal[choices], {})  # type: ignore[valid-type]
     if new is model:
         raise InvalidArgumentError(f"{model.__name__} has no field {field!r} at any depth")
-    return new
+    return typing.cast(type[M], new)  # create_model(__base__=model) made a subclass of model
 
 
 def _replace_leaf(ann: Any, choice: Any) -> Any:
     origin, args = typing.get_origin(ann), typing.get_args(ann)
     if origin in (list, tuple, set, frozenset, Sequence) and args:
-        return list[_replace_leaf(args[0], choice)]
+        return types.GenericAlias(list, (_replace_leaf(args[0], choice),))
     if origin in (typing.Union, types.UnionType) and args:
         others = [a for a in args if a is not type(None)]
         replaced = _replace_leaf(others[0], choice) if others else choice
@@ -105,14 +106,15 @@ def _walk(ann: Any, field: str, choice: Any, seen: dict) -> Any:
     new_args = tuple(_walk(a, field, choice, seen) for a in args)
     if all(n is o for n, o in zip(new_args, args, strict=True)):
         return ann
+    # the annotations are built at runtime: GenericAlias(list, (x,)) is list[x], and so on
     if origin in (list, Sequence, set, frozenset):
-        return list[new_args[0]]
+        return types.GenericAlias(list, (new_args[0],))
     if origin is tuple:
-        return tuple[new_args]
+        return types.GenericAlias(tuple, new_args)
     if origin is dict:
-        return dict[new_args[0], new_args[1]]
+        return types.GenericAlias(dict, (new_args[0], new_args[1]))
     if origin in (typing.Union, types.UnionType):
-        return typing.Union[new_args]  # noqa: UP007
+        return typing.cast(Any, typing.Union)[new_args]
     return ann
 
 
@@ -284,7 +286,7 @@ def _setup(handle, schema, messages, attempts, method, schema_note: bool = True)
     return method, max(1, attempts), convo
 
 
-def _fail(handle, schema, exc: Exception):
+def _fail(handle, schema, exc: Exception) -> typing.NoReturn:
     err = explain_failure(
         exc, backend=handle.backend, model=handle.model, base_url=handle.base_url,
         timeout_s=handle.timeout_s,
@@ -328,7 +330,7 @@ def structured_call(
     for attempt in range(1, attempts + 1):
         try:
             msg = call_with_retries(
-                lambda c=convo: _invoke_once(runnable, c, cfg, stream),
+                functools.partial(_invoke_once, runnable, convo, cfg, stream),
                 retries=handle.transport_retries,
                 before_retry=handle.recover,
             )

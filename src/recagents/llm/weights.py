@@ -91,7 +91,7 @@ def _part_file(distribution: str) -> Path | None:
     bins = [f for f in dist.files or [] if f.suffix == ".bin" and f.parent.name == "data"]
     if len(bins) != 1:
         return None
-    path = Path(dist.locate_file(bins[0]))
+    path = Path(str(dist.locate_file(bins[0])))  # a SimplePath: a real path for pip installs
     return path if path.is_file() else None
 
 

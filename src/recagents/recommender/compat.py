@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -113,7 +113,7 @@ def argv_guard() -> Iterator[None]:
 
 def build_config(
     model: str,
-    config_files: Path | str | list[Path | str],
+    config_files: Path | str | Sequence[Path | str],
     config_dict: Mapping[str, Any] | None = None,
 ) -> Any:
     """A RecBole ``Config`` from YAML files (later ones win) plus overrides, without side
@@ -130,7 +130,9 @@ def build_config(
                 model=model,
                 config_file_list=[
                     str(f)
-                    for f in (config_files if isinstance(config_files, list) else [config_files])
+                    for f in (
+                        [config_files] if isinstance(config_files, Path | str) else config_files
+                    )
                 ],
                 config_dict=dict(config_dict or {}),
             )

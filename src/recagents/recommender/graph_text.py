@@ -36,7 +36,7 @@ class GraphTextConfig(BaseModel):
     layers: int = Field(4, ge=0, le=8)
     alpha: float = Field(0.1, ge=0, le=1)
     liked_rating: float = Field(4.0, ge=0, le=5)
-    setup_views: list[Holdout] = Field(default_factory=lambda: ["none"])
+    setup_views: list[Holdout] = Field(default_factory=lambda: list[Holdout](["none"]))
     arag_share: float = Field(0.3, ge=0, le=1)
     arag_alpha: float | None = Field(None, ge=0, le=1)
 

@@ -123,11 +123,13 @@ class SwingIndex:
         if n < 1:
             raise InvalidArgumentError(f"n must be >= 1, got {n}")
         row = self.similarity_row(user_id)
-        order = np.lexsort((self.users, -row))
-        order = [j for j in order[:n] if row[j] > 0]
+        ranked = np.lexsort((self.users, -row))
+        order = [j for j in ranked[:n] if row[j] > 0]
+        if not order:
+            return []
         pos = self._pos(user_id)
         mine = self._a[pos]
-        common = np.asarray(self._a[order].multiply(mine).sum(axis=1)).ravel() if order else []
+        common = np.asarray(self._a[order].multiply(mine).sum(axis=1)).ravel()
         return [
             SimilarUser(int(self.users[j]), float(row[j]), int(c))
             for j, c in zip(order, common, strict=True)

@@ -49,7 +49,7 @@ def check_id(value: Any, what: str) -> int:
 
 
 def check_k(k: Any, max_k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= max_k:
+    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= int(k) <= max_k:
         raise InvalidArgumentError(
             f"k must be an integer from 1 to {max_k}, got {k!r}; ask for fewer items."
         )

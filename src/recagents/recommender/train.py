@@ -71,9 +71,16 @@ def split_path(settings: Settings, engine: str | None = None) -> Path:
     return _dir(settings, engine) / SPLIT_NAME
 
 
+def shared_config(settings: Settings) -> Path:
+    """The RecBole YAML every engine shares (validated settings always name one)."""
+    if settings.recbole_config is None:
+        raise DataError("no RecBole config: set RECAGENTS_RECBOLE_CONFIG.")
+    return Path(settings.recbole_config)
+
+
 def config_files(settings: Settings, engine: str) -> list[Path]:
     """The YAMLs an engine is trained from: the shared one, then its own if it has one."""
-    shared = Path(settings.recbole_config)
+    shared = shared_config(settings)
     if not shared.is_file():
         raise DataError(f"RecBole config {shared} not found; set RECAGENTS_RECBOLE_CONFIG.")
     own = settings.engine_config(engine)
@@ -258,9 +265,8 @@ def _write_engine(
         **exported,
     }
     _atomic_write_bytes(checkpoint_path(settings, name), lambda fh: torch.save(state, fh))
-    split = Split(
-        *(external_pairs(dataset, loader._dataset) for loader in splits), trained_at=trained_at
-    )
+    train_pairs, valid_pairs, test_pairs = (external_pairs(dataset, ld._dataset) for ld in splits)
+    split = Split(train_pairs, valid_pairs, test_pairs, trained_at=trained_at)
     split.save(split_path(settings, name))
     metrics["split"] = split.counts()
     payload = (json.dumps(metrics, indent=2) + "\n").encode("utf-8")

@@ -170,6 +170,9 @@ class Features:
 
 # --- the model --------------------------------------------------------------------------------
 class TwoTowerModel(nn.Module):
+    trained_items: torch.Tensor
+    """Per item index: had training interactions (set by the trainer, stored by the export)."""
+
     def __init__(
         self, n_users: int, n_items: int, features: Features, params: Mapping[str, Any]
     ) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from recagents.recommender.train import (
     checkpoint_path,
     config_files,
     evaluate_popularity,
+    shared_config,
 )
 from recagents.recommender.two_tower import (
     DEFAULTS,
@@ -144,6 +146,16 @@ def load_params(files: list[Path], overrides: Mapping[str, Any] | None) -> dict[
     return params
 
 
+@dataclass
+class _Best:
+    """The best epoch so far: its validation nDCG@10, number, weights and metrics."""
+
+    score: float = -1.0
+    epoch: int = -1
+    state: dict[str, torch.Tensor] | None = None
+    valid: dict[str, float] = field(default_factory=dict)
+
+
 def fit(
     dataset: Any,
     splits: tuple[Any, Any, Any],
@@ -177,7 +189,7 @@ def fit(
     users_t, items_t = torch.from_numpy(u), torch.from_numpy(i)
     batch, tau = int(params["train_batch_size"]), float(params["temperature"])
     p_drop = float(params["id_dropout"])
-    best = {"score": -1.0, "epoch": -1, "state": None, "valid": {}}
+    best = _Best()
     losses: list[float] = []
     for epoch in range(int(params["epochs"])):
         model.train()
@@ -202,16 +214,18 @@ def fit(
         valid = full_metrics(score_matrix(model, history), train_seen, valid_targets)
         if on_epoch is not None:
             on_epoch(epoch, valid["ndcg@10"])
-        if valid["ndcg@10"] > best["score"]:
+        if valid["ndcg@10"] > best.score:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best = {"score": valid["ndcg@10"], "epoch": epoch, "state": state, "valid": valid}
-        elif epoch - best["epoch"] >= int(params["stopping_step"]):
+            best = _Best(valid["ndcg@10"], epoch, state, valid)
+        elif epoch - best.epoch >= int(params["stopping_step"]):
             break
-    model.load_state_dict(best["state"])
+    if best.state is None:
+        raise RuntimeError("no training epoch improved on a validation nDCG@10 of -1")
+    model.load_state_dict(best.state)
     return model, {
-        "best_epoch": best["epoch"],
+        "best_epoch": best.epoch,
         "epochs_run": len(losses),
-        "valid": best["valid"],
+        "valid": best.valid,
         "history": history,
         "train_seen": train_seen,
         "cold_items": int((counts[1:] == 0).sum()),
@@ -272,7 +286,7 @@ def train_two_tower(
     params = load_params(config_files(settings, name), overrides)
     if int(params["epochs"]) < 1:
         raise InvalidArgumentError(f"epochs must be at least 1, got {params['epochs']}.")
-    shared = [Path(settings.recbole_config)]
+    shared = [shared_config(settings)]
     config = compat.build_config(
         "BPR",
         shared,

@@ -31,9 +31,9 @@ def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver]:
 
         conn = _connect_sqlite(url)
         try:
-            saver = SqliteSaver(conn)
-            saver.setup()
-            yield saver
+            sqlite_saver = SqliteSaver(conn)
+            sqlite_saver.setup()
+            yield sqlite_saver
         finally:
             conn.close()
     elif backend in ("mysql", "mariadb"):
@@ -41,10 +41,10 @@ def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver]:
 
         conn = _connect_mysql(database_url, "conversation store")
         try:
-            saver = PyMySQLSaver(conn)
-            saver.setup()
+            mysql_saver = PyMySQLSaver(conn)
+            mysql_saver.setup()
             _align_collation(conn)
-            yield saver
+            yield mysql_saver
         finally:
             conn.close()
     else:

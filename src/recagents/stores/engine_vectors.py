@@ -283,7 +283,8 @@ class EngineVectors(ClientHolder):
         must = payload_conditions(spec)
         if candidates is not None:
             must.append(qm.HasIdCondition(has_id=sorted({int(c) for c in candidates})))
-        ids, offset = [], None
+        ids: list[int] = []
+        offset: qm.ExtendedPointId | None = None
         with self._client() as client:
             while True:
                 points, offset = client.scroll(

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
 from qdrant_client import QdrantClient
 
@@ -133,12 +134,17 @@ class ClientHolder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _client(self) -> Iterator[QdrantClient]:
+    def _held(self) -> SharedClient:
+        """The shared client this holder has not given back yet."""
         if self._shared is None:
             raise RecagentsError(f"this {type(self).__name__} is closed: open a new one")
-        with self._shared.lock, server_errors(self.url):
-            yield self._shared.client
+        return self._shared
+
+    @contextmanager
+    def _client(self) -> Iterator[QdrantClient]:
+        shared = self._held()
+        with shared.lock, server_errors(self.url):
+            yield shared.client
 
 
 def open_shared(settings) -> SharedClient:
@@ -194,7 +200,7 @@ class _DeferredCommit:
     def __enter__(self):
         return self._connection
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         return False
 
     def __getattr__(self, name: str):
@@ -210,7 +216,8 @@ def one_local_transaction(client: QdrantClient, collection: str) -> Iterator[Non
     (``QdrantLocal.collections[name].storage.storage``); without them it writes point by point.
     """
     try:
-        storage = client._client.collections[collection].storage
+        internals: Any = client._client  # QdrantLocal's private state, outside the typed API
+        storage = internals.collections[collection].storage
         connection = storage.storage
         commit, rollback = connection.commit, connection.rollback
     except (AttributeError, KeyError, TypeError):

@@ -83,13 +83,13 @@ def stored_dense(vector: Any) -> list[float] | None:
 
 # --- filters -------------------------------------------------------------------------------
 def check_k(k: object, max_k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= max_k:
+    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= int(k) <= max_k:
         raise InvalidArgumentError(f"k must be an integer from 1 to {max_k}, got {k!r}")
     return int(k)
 
 
 def check_ids(ids: Collection[int], what: str = "candidate") -> list[int]:
-    out = []
+    out: list[int] = []
     for value in ids:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
             raise InvalidArgumentError(f"{what} item ids are positive integers, got {value!r}")

@@ -155,7 +155,7 @@ class VectorStore(ClientHolder):
             return sorted(self._genre_names(client, refresh=False).values())
 
     def _genre_names(self, client: QdrantClient, *, refresh: bool) -> dict[str, str]:
-        shared = self._shared
+        shared = self._held()
         if shared.genres is None or refresh:
             self._require_collection(client)
             names = {g for p in self._payloads(client, ["genres"]).values() for g in p["genres"]}
@@ -234,22 +234,14 @@ class VectorStore(ClientHolder):
             points = client.query_points(
                 self.collection, **arguments, limit=k, with_payload=HIT_FIELDS
             ).points
-        return [
-            VectorHit(
-                item_id=int(p.id),
-                score=float(p.score),
-                title=p.payload["title"],
-                year=p.payload.get("year"),
-                genres=list(p.payload.get("genres") or []),
-            )
-            for p in points
-        ]
+        return [_hit(p) for p in points]
 
     def _schema_is_current(self, client: QdrantClient) -> bool:
-        if self._shared.current_schema is None:
+        shared = self._held()
+        if shared.current_schema is None:
             params = client.get_collection(self.collection).config.params
-            self._shared.current_schema = schema_is_current(params)
-        return self._shared.current_schema
+            shared.current_schema = schema_is_current(params)
+        return shared.current_schema
 
     # --- writing ----------------------------------------------------------------------
     def index_catalog(
@@ -297,7 +289,8 @@ class VectorStore(ClientHolder):
                 self._create_collection(client)
             payloads = {i: wanted[i].payload for i in plan.update}
             self._write(client, points, payloads, plan.stale, show_progress)
-            self._shared.genres = self._shared.current_schema = None
+            shared = self._held()
+            shared.genres = shared.current_schema = None
         report.recreated, report.upgraded = plan.recreate, plan.upgraded
         report.upserted, report.payload_updated = len(points), len(plan.update)
         report.keyword_updated, report.deleted = len(plan.rekey), len(plan.stale)
@@ -370,7 +363,7 @@ class VectorStore(ClientHolder):
                 with one_local_transaction(client, self.collection):
                     self._apply(client, points, payloads, stale, batch=len(points) or 1)
             except BaseException:
-                self._shared.reload()  # memory may be ahead of the rolled-back folder
+                self._held().reload()  # memory may be ahead of the rolled-back folder
                 raise
             return
         with tqdm(
@@ -388,3 +381,14 @@ class VectorStore(ClientHolder):
                 progress(len(chunk))
         for item_id, payload in payloads.items():
             client.overwrite_payload(self.collection, payload=payload, points=[item_id])
+
+
+def _hit(point: qm.ScoredPoint) -> VectorHit:
+    payload = point.payload or {}  # always there: the query asks for HIT_FIELDS
+    return VectorHit(
+        item_id=int(point.id),
+        score=float(point.score),
+        title=payload["title"],
+        year=payload.get("year"),
+        genres=list(payload.get("genres") or []),
+    )

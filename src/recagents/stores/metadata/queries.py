@@ -56,25 +56,25 @@ def item_details(session: Session, item_ids: Sequence[int], fields: Sequence[str
     if "genres" in fields:
         for row in rows.values():
             row["genres"] = []
-        query = (
+        genres_query = (
             select(ItemGenre.item_id, Genre.name)
             .join(Genre, Genre.genre_id == ItemGenre.genre_id)
             .where(ItemGenre.item_id.in_(ids))
             .order_by(ItemGenre.item_id, Genre.name)
         )
-        for item_id, name in session.execute(query):
+        for item_id, name in session.execute(genres_query):
             rows[item_id]["genres"].append(name)
     roles = {PEOPLE_FIELDS[f]: f for f in fields if f in PEOPLE_FIELDS}
     if roles:
         for row in rows.values():
             row.update({f: [] for f in roles.values()})
-        query = (
+        people_query = (
             select(Credit.item_id, Credit.role, Person.name)
             .join(Person, Person.person_id == Credit.person_id)
             .where(Credit.item_id.in_(ids), Credit.role.in_(list(roles)))
             .order_by(Credit.item_id, Credit.role, Credit.position)
         )
-        for item_id, role, name in session.execute(query):
+        for item_id, role, name in session.execute(people_query):
             rows[item_id][roles[Role(role)]].append(name)
     return [rows[i] for i in dict.fromkeys(item_ids) if i in rows]
 
