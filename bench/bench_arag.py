@@ -79,12 +79,23 @@ def warm_up(handle) -> None:
 
 
 def run_model(
-    model: str, users: list[int], services, targets, k: int, cache_users: int, returning: int
+    model: str,
+    users: list[int],
+    services,
+    targets,
+    k: int,
+    cache_users: int,
+    returning: int,
+    score_nli: bool = False,
 ) -> dict:
     settings = services.settings.model_copy(update={"local_model": model, "llm_provider": "local"})
     handle = make_chat_model(settings)
     warm_up(handle)
     config = AgentsConfig.load(settings)
+    if score_nli:  # NLI scores every candidate even where the fusion weight makes it moot
+        config = config.model_copy(
+            update={"nli": config.nli.model_copy(update={"when_unweighted": "score"})}
+        )
     rows = []
     for uid in tqdm(users, desc=model, unit="user", file=sys.stderr):
         result = recommend_with_agents(
@@ -119,9 +130,9 @@ def run_model(
         again.append(
             {
                 "user": row["user"],
-                "seconds": result.usage["seconds"],
+                "seconds": result.usage.wall_seconds,
                 "profile_cached": bool(result.blackboard.get("profile_cached")),
-                "tokens_out": result.usage["tokens_out"],
+                "tokens_out": result.usage.tokens_out,
             }
         )
     cache = []
@@ -131,7 +142,7 @@ def run_model(
             services, RecRequest(user_id=row["user"], k=k), off, config=config
         )
         cache.append(
-            {"user": row["user"], "with": row["seconds"], "without": result.usage["seconds"]}
+            {"user": row["user"], "with": row["seconds"], "without": result.usage.wall_seconds}
         )
     if handle.server is not None:
         handle.server.stop()
@@ -152,6 +163,8 @@ def run_model(
     }
     return {
         "model": model,
+        "nli": config.nli_skipped() or "scored",
+        "fusion_weight": config.ranker.fusion_weight,
         "users": len(rows),
         "per_node": {
             n: {
@@ -180,7 +193,7 @@ def run_model(
     }
 
 
-def plot(results: list[dict]) -> list[str]:
+def plot(results: list[dict], tag: str = "arag") -> list[str]:
     from plots import grouped_bars, save, subplots
 
     fig, axes = subplots(2, figsize=(12, 4))
@@ -188,13 +201,13 @@ def plot(results: list[dict]) -> list[str]:
         series = {r["model"]: [r["per_node"][n][p] for n in NODES] for r in results}
         grouped_bars(ax, list(NODES), series, unit=f"seconds ({p[:3]})")
         ax.set_title(f"ARAG latency per agent, {p[:3]}", fontsize=9)
-    latency = save(fig, "arag_latency")
+    latency = save(fig, f"{tag}_latency")
     fig, axes = subplots(1, figsize=(8, 3.5))
     labels = list(results[0]["ndcg"])
     grouped_bars(axes[0], labels, {r["model"]: [r["ndcg"][m] for m in labels] for r in results},
                  unit="NDCG (holdout=test)")  # fmt: skip
     axes[0].set_title("fused vs pure LLM vs BPR order", fontsize=9)
-    return [str(latency), str(save(fig, "arag_quality"))]
+    return [str(latency), str(save(fig, f"{tag}_quality"))]
 
 
 def main() -> None:
@@ -205,6 +218,12 @@ def main() -> None:
     parser.add_argument("--cache-users", type=int, default=0)
     parser.add_argument("--returning", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
+    parser.add_argument(
+        "--score-nli",
+        action="store_true",
+        help="NLI scores every candidate even at fusion weight 0 (the default skips it there); "
+        "results go to bench/out/arag_scored.*",
+    )
     opts = parser.parse_args()
     settings = get_settings()
     services = open_services(settings, holdout="test")
@@ -223,7 +242,16 @@ def main() -> None:
         subset = users[: int(n)] if n else users
         cache_users = opts.cache_users if position == 0 else 0  # the cache effect: first model
         results.append(
-            run_model(model, subset, services, targets, opts.k, cache_users, opts.returning)
+            run_model(
+                model,
+                subset,
+                services,
+                targets,
+                opts.k,
+                cache_users,
+                opts.returning,
+                opts.score_nli,
+            )  # fmt: skip
         )
     services.close()
 
@@ -231,7 +259,7 @@ def main() -> None:
         f"retrieval only (llm=None): p50 {pct(retrieval, 50):.1f} ms, p95 {pct(retrieval, 95):.1f} ms"
     )
     for r in results:
-        print(f"\n{r['model']}: {r['users']} users, request p50 {r['seconds_p50']} s / p95 "
+        print(f"\n{r['model']} (NLI: {r['nli']}): {r['users']} users, request p50 {r['seconds_p50']} s / p95 "
               f"{r['seconds_p95']} s, rounds <= {r['rounds_max']}, tokens in {r['tokens_in_mean']} "
               f"({r['tokens_cached_mean']} from the prompt cache) out {r['tokens_out_mean']} "
               f"(p50 {r['tokens_out_p50']}, max {r['tokens_out_max']}), non-LLM overhead p50 "
@@ -256,8 +284,9 @@ def main() -> None:
     from plots import OUT_DIR
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / "arag.json").write_text(json.dumps(out, indent=2))
-    out["plots"] = plot(results)
+    tag = "arag_scored" if opts.score_nli else "arag"
+    (OUT_DIR / f"{tag}.json").write_text(json.dumps(out, indent=2))
+    out["plots"] = plot(results, tag)
     print(json.dumps(out))
 
 

@@ -596,9 +596,13 @@ def agent_services(tool_settings, sqlite_url, tool_recommender, tool_vectors, sw
 
 @pytest.fixture
 def small_config():
-    """A small ARAG pool, so the real model's calls stay short on 2 cores."""
+    """A small ARAG pool, so the real model's calls stay short on 2 cores; NLI scores even at
+    the shipped fusion weight 0 (the default skips it there), so the real model is scored."""
     from recagents.agents.config import AgentsConfig
 
     return AgentsConfig.model_validate(
-        {"retrieval": {"pool_size": 8}, "nli": {"chunk_size": 8, "min_keep": 6}}
+        {
+            "retrieval": {"pool_size": 8},
+            "nli": {"chunk_size": 8, "min_keep": 6, "when_unweighted": "score"},
+        }
     )

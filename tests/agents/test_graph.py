@@ -16,6 +16,8 @@ from tests.agents.conftest import GENERATE, SCRIPTED_REASON
 
 K = 4
 GENERATED = AgentsConfig.model_validate(GENERATE)
+# the scored design at the shipped weight, scoring even at weight 0 (the default skips NLI there)
+SCORING = AgentsConfig.model_validate({"nli": {"when_unweighted": "score"}})
 
 
 def seen(ratings_df, uid: int) -> set[int]:
@@ -41,7 +43,7 @@ def test_the_graph_has_the_arag_shape():
 def test_scored_path_fuses_scores_and_checks_explanations(agent_services, scripted, ratings_df):
     handle = scripted()
     req = RecRequest(user_id=23, k=K, query="a light comedy")
-    result = recommend_with_agents(agent_services, req, handle)
+    result = recommend_with_agents(agent_services, req, handle, config=SCORING)
     ids = [i.id for i in result.items]
     assert len(ids) == K == len(set(ids)) and set(ids) <= set(result.candidates)
     assert not set(ids) & seen(ratings_df, 23) and not result.fallback
@@ -55,7 +57,7 @@ def test_scored_path_fuses_scores_and_checks_explanations(agent_services, script
     assert set(bb["accepted"]) == set(result.candidates)  # every scored candidate is weighed
     ranking = bb["ranking"]
     assert ranking["method"] == "fusion"
-    cfg = AgentsConfig.load(agent_services.settings).ranker
+    cfg = SCORING.ranker
     accepted = [i for i in result.candidates if i in set(bb["accepted"])]
     fused = [i for i, _ in fuse(ranking["llm_order"], accepted, cfg.fusion_weight, cfg.rrf_k)]
     assert ids == fused[:K]
@@ -73,6 +75,29 @@ def test_fusion_weight_zero_is_the_engine_order_whatever_the_scores(agent_servic
     no_llm = recommend_with_agents(agent_services, req, None)
     assert [i.id for i in result.items] == [i.id for i in no_llm.items]
     assert not result.fallback
+
+
+def test_at_weight_zero_nli_asks_no_llm_and_says_why(agent_services, scripted):
+    """The shipped default: no score can change the engine's order, so none is computed."""
+    default = AgentsConfig()
+    assert default.ranker.fusion_weight == 0 and default.nli.when_unweighted == "skip"
+    req = RecRequest(user_id=23, k=K)
+    handle = scripted()
+    result = recommend_with_agents(agent_services, req, handle, config=default)
+    no_llm = recommend_with_agents(agent_services, req, None)
+    assert [i.id for i in result.items] == [i.id for i in no_llm.items]
+    assert not result.fallback and not result.errors
+    bb = result.blackboard
+    assert bb["verdicts"] == [] and "fusion_weight is 0" in bb["scoring"]["skipped"]
+    assert not any("TASK (NLI)" in str(t) for t in handle.chat_model.calls)
+    # the explanations, and the profile unless an earlier test left it in the store
+    assert result.usage.llm_calls == 1 + (not bb["profile_cached"])
+    assert bb["explanations"]["written"] == K
+    # a weight above 0 scores again, as does when_unweighted: score
+    weighted = AgentsConfig.model_validate({"ranker": {"fusion_weight": 0.3}})
+    assert weighted.nli_skipped() is None and SCORING.nli_skipped() is None
+    again = recommend_with_agents(agent_services, req, scripted(), config=weighted)
+    assert again.blackboard["scoring"]["prompts"] == len(again.candidates)
 
 
 def test_without_nli_the_fusion_ranker_explains_the_engine_order(agent_services, scripted):
@@ -203,7 +228,9 @@ def test_unreachable_llm_gives_the_flagged_retrieval_order(agent_services, ratin
         model="m",
         capabilities=Capabilities(native_tools=False, json_schema=True, context_tokens=8192),
     )
-    result = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), dead)
+    result = recommend_with_agents(
+        agent_services, RecRequest(user_id=23, k=K), dead, config=SCORING
+    )
     assert result.fallback and result.errors
     no_llm = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), None)
     assert [i.id for i in result.items] == [i.id for i in no_llm.items]
@@ -213,7 +240,8 @@ def test_unreachable_llm_gives_the_flagged_retrieval_order(agent_services, ratin
 
 def test_a_model_that_answers_garbage_gives_the_flagged_engine_order(agent_services, scripted_llm):
     handle = scripted_llm(lambda messages: "I would rather talk about the weather.")
-    result = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), handle)
+    req = RecRequest(user_id=23, k=K)
+    result = recommend_with_agents(agent_services, req, handle, config=SCORING)
     no_llm = recommend_with_agents(agent_services, RecRequest(user_id=23, k=K), None)
     assert result.fallback and any("nli" in e for e in result.errors)
     assert [i.id for i in result.items] == [i.id for i in no_llm.items]

@@ -38,6 +38,9 @@ class NLIConfig(_Section):
     min_keep: int = Field(10, ge=1)
     chunk_size: int = Field(10, ge=1)
     plot_words: int = Field(10, ge=0)
+    # skip: with the fusion ranker at fusion_weight 0 the relevance cannot change the order, so
+    # NLI asks no LLM and says why; score: score anyway (to look at the scores)
+    when_unweighted: Literal["skip", "score"] = "skip"
 
 
 class UserUnderstandingConfig(_Section):
@@ -147,6 +150,18 @@ class AgentsConfig(_Section):
         if len(sources) > 1:
             log.debug("agents config: %s", " <- ".join(map(str, sources)))
         return config
+
+    def nli_skipped(self) -> str | None:
+        """Why NLI asks no LLM in this config although it is switched on, or None: the fusion
+        ranker at weight 0 orders by the engine alone, whatever the scores."""
+        unweighted = self.ranker.method == "fusion" and self.ranker.fusion_weight == 0
+        if self.nli.enabled and unweighted and self.nli.when_unweighted == "skip":
+            return (
+                "skipped: ranker.fusion_weight is 0 (tuned on the valid view), so no relevance "
+                "score could change the engine's order; tune it (`recagents eval ranking "
+                "--tune`) or set nli.when_unweighted: score"
+            )
+        return None
 
     def ablated(self, *, nli: bool = True, context_summary: bool = True) -> AgentsConfig:
         """A copy with the NLI and/or Context Summary agent switched off (for ablations)."""

@@ -9,6 +9,8 @@ with NLI's relevance). ``finalize`` checks every explanation against the store. 
 design (``generate`` / ``generate``) has at most 4 rounds (UU ∥ NLI, CS, IR), 5 with
 reflection. Without an LLM (``context.llm is None``) the graph goes from retrieval straight
 to ``finalize``.
+NLI asks no LLM when the fusion weight is 0 (``nli.when_unweighted: skip``, the default): the
+order is then the engine's whatever the scores, so the default costs UU and the explanations.
 Ablations (``nli.enabled`` / ``context_summary.enabled`` false in the agents config): the node
 stays in the graph but asks no LLM — without NLI every candidate goes on (no verdicts); without
 Context Summary the ranker reads the profile and the verdicts the summary would condense.
@@ -70,8 +72,13 @@ def route_after_retrieval(state: ARAGState, runtime: Runtime[ARAGContext]) -> li
 
 
 def nli_or_skip(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConfig) -> dict:
-    """NLI, or (ablation "without NLI") no verdicts: ``accepted`` stays every candidate."""
-    if context_of(runtime).config.nli.enabled:
+    """NLI; or no verdicts (``accepted`` stays every candidate) in the ablation "without NLI",
+    or when its scores could not change the order (fusion weight 0), saying so."""
+    agents = context_of(runtime).config
+    skipped = agents.nli_skipped()
+    if skipped:
+        return {"verdicts": [], "scoring": {"skipped": skipped}}
+    if agents.nli.enabled:
         return nli(state, runtime, config)
     return {"verdicts": []}
 

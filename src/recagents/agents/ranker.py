@@ -129,7 +129,8 @@ def ranker(state: ARAGState, runtime: Runtime[ARAGContext], config: RunnableConf
     ctx = context_of(runtime)
     k = state["request"].k
     if ctx.config.ranker.method == "fusion":
-        ranking = fusion_ranking(state, ctx.config.ranker, scored=ctx.config.nli.enabled)
+        scored = ctx.config.nli.enabled and not ctx.config.nli_skipped()
+        ranking = fusion_ranking(state, ctx.config.ranker, scored=scored)
         if ranking is None:  # NLI gave no scores: the flagged engine order
             update = {"ranking": None, "errors": ["ranker: no relevance scores to fuse"]}
         else:

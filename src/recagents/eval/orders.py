@@ -21,11 +21,13 @@ def arag_parts(result: ARAGResult) -> tuple[list[int], list[int], list[int]]:
 
 def ranking_config(config: AgentsConfig) -> AgentsConfig:
     """``config`` without what cannot change the order (scored design: the profile and the
-    explanations are read by no ranking step)."""
+    explanations are read by no ranking step), and NLI scoring at any weight: the evaluation
+    rows and the tuning read the relevance order itself."""
     if config.ranker.method != "fusion":
         return config
     return config.model_copy(
         update={
+            "nli": config.nli.model_copy(update={"when_unweighted": "score"}),
             "user_understanding": config.user_understanding.model_copy(update={"enabled": False}),
             "explanations": config.explanations.model_copy(update={"enabled": False}),
         }
