@@ -82,8 +82,24 @@ def test_an_explanation_that_contradicts_the_request_is_caught():
         "Not a comedy, but a grand epic.", request_text="a comedy please",
         request_genres={"Comedy"},
     )  # fmt: skip
-    assert verdict("An empty", request_text="x") is None
+    assert verdict("An epic love story.", request_text="x") is None
     assert verdict("   ") == "empty"
+
+
+def test_fragments_and_sentences_cut_at_the_cap_are_caught():
+    """A small model can stop after a word, or run into the grammar's length cap mid-title."""
+    assert verdict("genres.") == "a fragment, not a sentence"
+    assert verdict("and") == "a fragment, not a sentence"
+    cut = "Toy Story (1995), genres: Animation, Children's, Comedy; the user liked Rock, The (1"
+    assert check(
+        cut, TITANIC, index=TitleIndex(TITLES), allowed_ids={1, 2, 3}, named_genres=GENRES,
+        named_years=YEARS, max_chars=len(cut),
+    ) == "cut off at the length cap"  # fmt: skip
+    whole = "A sweeping romance, like The English Patient."
+    assert check(
+        whole, TITANIC, index=TitleIndex(TITLES), allowed_ids={1, 2, 3}, named_genres=GENRES,
+        named_years=YEARS, max_chars=140,
+    ) is None  # fmt: skip
 
 
 def test_a_named_history_title_allows_its_own_genres_and_year():

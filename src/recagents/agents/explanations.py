@@ -128,10 +128,15 @@ class Explanations(BaseModel):
     reasons: list[str]  # one per movie: ``_schema`` sets how many and caps their length
 
 
+def sentence_cap(max_words: int) -> int:
+    """The characters the grammar allows one explanation (a sentence that reaches it was cut)."""
+    return max_words * 7
+
+
 def _schema(k: int, max_words: int) -> type[Explanations]:
     sentence = Annotated[
         str,
-        Capped(max_words * 7),
+        Capped(sentence_cap(max_words)),
         Field(description=f"One sentence of at most {max_words} words."),
     ]
     sized: dict[str, Any] = {"reasons": (list[sentence], Field(min_length=k, max_length=k))}
@@ -185,10 +190,16 @@ def check(
     named_years: dict[int, int | None],
     request_text: str = "",
     request_genres: Collection[str] = (),
+    max_chars: int | None = None,
 ) -> str | None:
-    """Why ``text`` is false for ``fact`` (see the module doc), or None when it holds."""
+    """Why ``text`` is false for ``fact`` (see the module doc), or None when it holds.
+    ``max_chars``: the grammar's cap; a sentence that reached it was cut mid-claim."""
     if not text.strip():
         return "empty"
+    if len(text.split()) < 3:
+        return "a fragment, not a sentence"
+    if max_chars is not None and len(text) >= max_chars - 1:
+        return "cut off at the length cap"
     named = index.mentions(text)
     for ids in named:
         if -1 in ids:

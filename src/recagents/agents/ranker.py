@@ -25,7 +25,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from recagents.agents.config import RankerConfig
-from recagents.agents.explanations import check, facts, template, write
+from recagents.agents.explanations import check, facts, sentence_cap, template, write
 from recagents.agents.fusion import fuse
 from recagents.agents.prompting import Capped, ask, sized, timed
 from recagents.agents.state import ARAGContext, ARAGState, context_of
@@ -222,6 +222,7 @@ def _checker(ctx: ARAGContext, state: ARAGState):
             named_years=years,
             request_text=req.request_text,
             request_genres=asked,
+            max_chars=sentence_cap(ctx.config.explanations.max_words),
         )
 
     return run
