@@ -38,7 +38,8 @@ bench-scale:
 	scripts/install.sh --dev
 	.venv/bin/python bench/bench_scale.py $(ARGS)
 
-# ARAG on the local 0.5B and 1.5B (long on 2 cores: minutes per recommendation); ARGS passes flags
+# ARAG on the local 0.5B and 1.5B, 20 users each (~12 min on 2 cores; ARGS="--score-nli" also scores
+# NLI at fusion weight 0, ~25 min); ARGS passes flags
 bench-arag:
 	.venv/bin/python bench/bench_arag.py $(ARGS)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from recagents.cli.output import emit_json, setup_logging
+from recagents.cli.output import CHATTY_LOGGERS, emit_json, setup_logging
 from recagents.recommender.compat import capture_recbole_logs
 
 
@@ -18,9 +18,12 @@ def clean_root():
     """The root logger as it was before the test (handlers and level restored)."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    chatty = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
     yield root
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, was in chatty.items():
+        logging.getLogger(name).setLevel(was)
 
 
 def test_emit_json_is_one_line(capsys):
@@ -34,9 +37,13 @@ def test_setup_logging_is_one_handler_and_keeps_an_earlier_choice(clean_root):
     setup_logging()  # a sub-command's call keeps the --verbose choice
     ours = [h for h in clean_root.handlers if h.get_name() == "recagents-cli"]
     assert len(ours) == 1 and clean_root.level == logging.DEBUG
+    assert logging.getLogger("httpx").isEnabledFor(logging.DEBUG)
     setup_logging(verbose=False)
     assert len([h for h in clean_root.handlers if h.get_name() == "recagents-cli"]) == 1
     assert clean_root.level == logging.INFO
+    # one line per HTTP request (every LLM call) is noise at INFO; warnings still show
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
 
 
 def test_every_command_group_uses_the_shared_emitter():

@@ -27,6 +27,9 @@ def echo_err(message: str) -> None:
     sys.stderr.flush()
 
 
+CHATTY_LOGGERS = ("httpx", "httpcore")
+
+
 def _installed() -> logging.Handler | None:
     return next((h for h in logging.getLogger().handlers if h.get_name() == _HANDLER_NAME), None)
 
@@ -52,3 +55,6 @@ def setup_logging(verbose: bool | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs every request at INFO: one line per LLM call would bury the progress bars
+    for chatty in CHATTY_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.DEBUG if verbose else logging.WARNING)
