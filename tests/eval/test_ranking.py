@@ -290,3 +290,15 @@ def test_real_model_run_then_cached_rerun(services, local_handle, eval_settings)
         assert c["computed"]["per_node_seconds"]["nli"] > c["per_node_seconds"]["nli"]
     path = write_report(again, eval_settings.data_dir)
     assert (path.parent / "latency.png").is_file()
+
+
+def test_a_weight_is_chosen_only_when_it_beats_zero_significantly_on_valid():
+    """Weight 0 costs no scoring call (NLI skips there): a gain within noise does not pay."""
+    within_noise = {0.0: [0.20, 0.30, 0.25, 0.10] * 10, 0.1: [0.22, 0.29, 0.25, 0.10] * 10}
+    chosen, rule = arag_runs.choose_weight(within_noise, 0.0, 500, 0)
+    assert chosen == 0.0 and rule["best_on_valid"] == 0.1 and "not significant" in rule["why"]
+    clear = {0.0: [0.2] * 20 + [0.1] * 20, 0.5: [0.3] * 20 + [0.2] * 20, 1.0: [0.0] * 40}
+    chosen, rule = arag_runs.choose_weight(clear, 0.0, 500, 0)
+    assert chosen == 0.5 and rule["gain_vs_0"]["significant"] and "why" not in rule
+    best_is_zero = {0.0: [0.3] * 10, 0.5: [0.2] * 10}
+    assert arag_runs.choose_weight(best_is_zero, 0.5, 500, 0)[0] == 0.0

@@ -201,6 +201,11 @@ def ranking(
             on_tuned=lambda t: echo_err(
                 f"fusion_weight {t['previous']} -> {t['chosen']} (valid view), written to "
                 f"{t['written_to']}"
+                + (
+                    f"; best {t['rule']['best_on_valid']} not chosen: {t['rule']['why']}"
+                    if (t.get("rule") or {}).get("why")
+                    else ""
+                )
             ),
         )
     path = write_report(report, settings.data_dir)

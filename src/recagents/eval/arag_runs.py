@@ -17,6 +17,7 @@ from recagents.agents.config import AgentsConfig
 from recagents.agents.run import ARAGResult, recommend_with_agents
 from recagents.agents.state import RecRequest
 from recagents.errors import InvalidArgumentError
+from recagents.eval.bootstrap import paired_diff, resample_indices
 from recagents.eval.metrics import METRICS
 from recagents.eval.orders import arag_parts, fused_order, generated_config, ranking_config
 from recagents.eval.ranking_run import RankingOptions, RankingRun, sample_users
@@ -151,10 +152,7 @@ def tune_fusion_weight(
             per_weight[w].append(METRICS["ndcg"](ranked, targets[u], 10))
     means = {w: float(np.mean(v)) for w, v in per_weight.items()}
     current = config.ranker.fusion_weight
-    best = max(means.values())
-    # ties: the weight closest to the configured one, then the smaller
-    chosen = min((w for w, m in means.items() if m >= best - 1e-12),
-                 key=lambda w: (abs(w - current), w))  # fmt: skip
+    chosen, rule = choose_weight(per_weight, current, opts.resamples, opts.seed)
     return {
         "view": "valid",
         "metric": "ndcg@10 (full catalogue, valid items as targets)",
@@ -162,5 +160,33 @@ def tune_fusion_weight(
         "grid": {str(w): round(m, 6) for w, m in means.items()},
         "previous": current,
         "chosen": chosen,
+        "rule": rule,
         "llm_calls": calls,
     }
+
+
+def choose_weight(
+    per_weight: dict[float, list[float]], current: float, resamples: int, seed: int
+) -> tuple[float, dict[str, Any]]:
+    """The weight with the best mean (ties: nearest ``current``, then the smaller), unless its
+    gain over weight 0 is not significant (paired bootstrap 95 % CI over the users includes 0):
+    then 0, which costs no scoring call at all (NLI skips at weight 0)."""
+    means = {w: float(np.mean(v)) for w, v in per_weight.items()}
+    best = max(means.values())
+    top = min((w for w, m in means.items() if m >= best - 1e-12),
+              key=lambda w: (abs(w - current), w))  # fmt: skip
+    if top == 0 or 0.0 not in per_weight:
+        return top, {"best_on_valid": top}
+    idx = resample_indices(len(per_weight[top]), resamples, seed)
+    gain = paired_diff(per_weight[top], per_weight[0.0], idx)
+    rule = {
+        "best_on_valid": top,
+        "gain_vs_0": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in gain.items()},
+    }
+    if not gain["significant"]:
+        rule["why"] = (
+            f"the gain of {top} over 0 on valid is not significant (paired 95 % CI "
+            f"[{gain['lo']:+.4f}, {gain['hi']:+.4f}]); 0 costs no scoring call"
+        )
+        return 0.0, rule
+    return top, rule

@@ -169,6 +169,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"(was {t['previous']}), written to {t['written_to']}.",
             "",
         ]
+        if (t.get("rule") or {}).get("why"):
+            lines += [
+                f"Best on valid: {t['rule']['best_on_valid']}, not chosen: {t['rule']['why']}.",
+                "",
+            ]
     return "\n".join(lines)
 
 
