@@ -157,9 +157,9 @@ class AgentsConfig(_Section):
         unweighted = self.ranker.method == "fusion" and self.ranker.fusion_weight == 0
         if self.nli.enabled and unweighted and self.nli.when_unweighted == "skip":
             return (
-                "skipped: ranker.fusion_weight is 0 (tuned on the valid view), so no relevance "
-                "score could change the engine's order; tune it (`recagents eval ranking "
-                "--tune`) or set nli.when_unweighted: score"
+                "skipped: ranker.fusion_weight is 0, so no relevance score could change the "
+                "engine's order; tune it (`recagents eval ranking --tune`) or set "
+                "nli.when_unweighted: score"
             )
         return None
 
