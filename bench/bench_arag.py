@@ -92,10 +92,8 @@ def run_model(
     handle = make_chat_model(settings)
     warm_up(handle)
     config = AgentsConfig.load(settings)
-    if score_nli:  # NLI scores every candidate even where the fusion weight makes it moot
-        config = config.model_copy(
-            update={"nli": config.nli.model_copy(update={"when_unweighted": "score"})}
-        )
+    if score_nli:
+        config = config.scoring_at_any_weight()
     rows = []
     for uid in tqdm(users, desc=model, unit="user", file=sys.stderr):
         result = recommend_with_agents(
@@ -251,7 +249,7 @@ def main() -> None:
                 cache_users,
                 opts.returning,
                 opts.score_nli,
-            )  # fmt: skip
+            )
         )
     services.close()
 

@@ -17,7 +17,7 @@ from tests.agents.conftest import GENERATE, SCRIPTED_REASON
 K = 4
 GENERATED = AgentsConfig.model_validate(GENERATE)
 # the scored design at the shipped weight, scoring even at weight 0 (the default skips NLI there)
-SCORING = AgentsConfig.model_validate({"nli": {"when_unweighted": "score"}})
+SCORING = AgentsConfig().scoring_at_any_weight()
 
 
 def seen(ratings_df, uid: int) -> set[int]:

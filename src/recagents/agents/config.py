@@ -163,6 +163,13 @@ class AgentsConfig(_Section):
             )
         return None
 
+    def scoring_at_any_weight(self) -> AgentsConfig:
+        """A copy whose NLI scores even where the fusion weight makes it moot (evaluation,
+        benchmarks of the scoring path)."""
+        return self.model_copy(
+            update={"nli": self.nli.model_copy(update={"when_unweighted": "score"})}
+        )
+
     def ablated(self, *, nli: bool = True, context_summary: bool = True) -> AgentsConfig:
         """A copy with the NLI and/or Context Summary agent switched off (for ablations)."""
         return self.model_copy(

@@ -25,9 +25,8 @@ def ranking_config(config: AgentsConfig) -> AgentsConfig:
     rows and the tuning read the relevance order itself."""
     if config.ranker.method != "fusion":
         return config
-    return config.model_copy(
+    return config.scoring_at_any_weight().model_copy(
         update={
-            "nli": config.nli.model_copy(update={"when_unweighted": "score"}),
             "user_understanding": config.user_understanding.model_copy(update={"enabled": False}),
             "explanations": config.explanations.model_copy(update={"enabled": False}),
         }
