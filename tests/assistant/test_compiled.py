@@ -15,7 +15,8 @@ import pytest
 from recagents.assistant.plan_mode.compiler import compile_chain
 from recagents.assistant.plan_mode.form_grounding import credited_roles, ground
 from recagents.assistant.plan_mode.intent import Understanding, contradiction
-from recagents.assistant.plan_mode.message_rules import stated_genres, stated_years
+from recagents.assistant.plan_mode.message_rules import stated_genres
+from recagents.assistant.plan_mode.stated_filters import stated_conditions
 from recagents.assistant.verifier import verify, verify_node
 
 from .conftest import task_of
@@ -235,7 +236,42 @@ def test_a_person_moves_to_the_role_the_catalogue_credits(agent_services):
 
 def test_stated_words():
     assert stated_genres("no horror, but some romantic comedies") == ["Romance", "Comedy"]
-    assert stated_years("sci-fi from the 80s")[0] == {"request": "at_least", "threshold": 1980}
+    years = stated_conditions("sci-fi from the 80s")["release_year"]
+    assert years[0] == {"request": "at_least", "threshold": 1980}
+
+
+def test_grounding_takes_stated_comparisons_countries_and_drops_invented_numbers():
+    # the message's strictness wins ("after 1994" is higher 1994, not at_least 1994), a stated
+    # rating and a nationality the form left out are added, the model's other bound stays
+    q = "Suggest Swedish dramas released after 1994 with an IMDb score above 7.5 for user 12"
+    model = form(
+        intent="recommend",
+        user_id=12,
+        filters={"genres": ["Drama"], "release_year": [{"request": "at_least", "threshold": 1994}]},
+    )
+    found, notes = ground(model, state_of(q))
+    f = found.filters
+    assert [(c.request, c.threshold) for c in f.release_year] == [("higher", 1994)]
+    assert [(c.request, c.threshold) for c in f.imdb_rating] == [("higher", 7.5)]
+    assert f.countries == ["Sweden"] and notes
+    # a number nobody gave is dropped; a condition whose number follows from the words stays
+    invented = form(
+        intent="catalogue_statistic",
+        filters={
+            "genres": ["Western"],
+            "duration_min": [{"request": "at_least", "threshold": 100}],
+        },
+    )
+    found, notes = ground(invented, state_of("How long do westerns usually run?"))
+    assert found.filters.duration_min is None and found.filters.genres == ["Western"]
+    assert any("no such number" in n for n in notes)
+    derived = form(
+        intent="recommend",
+        user_id=2,
+        filters={"duration_min": [{"request": "lower", "threshold": 120}]},
+    )
+    found, _ = ground(derived, state_of("Something for user 2 shorter than two hours"))
+    assert [(c.request, c.threshold) for c in found.filters.duration_min] == [("lower", 120)]
 
 
 def test_contradictory_constraints_get_a_question():

@@ -29,13 +29,13 @@ from recagents.assistant.plan_mode.message_rules import (
     stated_roles,
     stated_story,
     stated_user,
-    stated_years,
 )
 from recagents.assistant.plan_mode.plan_checks import (
     drop_ungrounded_filters,
     fix_directions,
     stated_count,
 )
+from recagents.assistant.plan_mode.stated_filters import stated_conditions, stated_countries
 
 if TYPE_CHECKING:
     from recagents.assistant.state import AssistantState
@@ -68,10 +68,29 @@ def _stated_filters(found: Understanding, question: str) -> tuple[dict, list[str
     if "age_ratings" not in have and (ratings := RATED.findall(question)):
         added["age_ratings"] = sorted({r.upper() for r in ratings})
         notes.append("added age_ratings (the message states them)")
-    if "release_year" not in have and (years := stated_years(question)):
-        added["release_year"] = years
-        notes.append("added release_year (the message states it)")
+    for key, conds in stated_conditions(question).items():
+        # the message's comparison wins on its side (upper / lower / exact bound); the model's
+        # bounds on the other side stay (and must still use a number the message gives)
+        mine = have.get(key) or []
+        sides = {_SIDE[c["request"]] for c in conds}
+        merged = [c for c in mine if _SIDE.get(c.get("request")) not in sides] + conds
+        if _bounds(merged) != _bounds(mine):
+            added[key] = merged
+            said = ", ".join(f"{c['request']} {c['threshold']:g}" for c in conds)
+            notes.append(f"{key} {said} (the message states it)")
+    stated = [c for c in stated_countries(question) if c not in (have.get("countries") or [])]
+    if stated:
+        added["countries"] = [*(have.get("countries") or []), *stated]
+        notes.append(f"added countries {stated} (the message names them)")
     return added, notes
+
+
+_SIDE = {"lower": "upper", "at_most": "upper", "higher": "lower", "at_least": "lower",
+         "exact": "exact"}  # fmt: skip
+
+
+def _bounds(conds: list[dict]) -> set[tuple[str, float]]:
+    return {(c["request"], float(c["threshold"])) for c in conds}
 
 
 def ground(

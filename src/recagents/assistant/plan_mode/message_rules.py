@@ -1,6 +1,6 @@
 """What a message states in plain words, read by rules (no model): genres, years and age
 ratings named outright, intents signalled by fixed phrases, fields asked for, and catalogue titles
-written capitalised. ``intent.ground`` uses them to check and complete the model's form: the
+written capitalised (numeric conditions and countries: ``stated_filters``). ``intent.ground`` uses them to check and complete the model's form: the
 model's reading is kept unless the message says otherwise in one of these unambiguous ways.
 """
 
@@ -48,9 +48,6 @@ _GENRE_NOUNS = re.compile(
     r"war (?:films?|movies?))\b"
 )
 RATED = re.compile(r"\brated\s+(PG-13|NC-17|PG|G|R)\b", re.I)
-_DECADE = re.compile(r"\b(?:19)?([2-9]0)'?s\b")
-_BEFORE = re.compile(r"\b(?:before|prior to|pre-?|earlier than)\s*(1[89]\d\d)\b")
-_AFTER = re.compile(r"\b(?:after|since|post-?|later than)\s*(1[89]\d\d)\b")
 
 
 def stated_genres(text: str) -> list[str]:
@@ -64,20 +61,6 @@ def stated_genres(text: str) -> list[str]:
         if genre in CANONICAL_GENRES.values() and genre not in found:
             found.append(genre)
     return found
-
-
-def stated_years(text: str) -> list[dict]:
-    """release_year conditions the text states plainly ("before 1990", "the 1980s")."""
-    low = text.lower()
-    if m := _BEFORE.search(low):
-        return [{"request": "lower", "threshold": int(m[1])}]
-    if m := _AFTER.search(low):
-        return [{"request": "higher", "threshold": int(m[1])}]
-    if m := _DECADE.search(low):
-        start = 1900 + int(m[1])
-        return [{"request": "at_least", "threshold": start},
-                {"request": "at_most", "threshold": start + 9}]  # fmt: skip
-    return []
 
 
 # plain-English cues that decide an intent whatever the model read (checked in this order)

@@ -1,8 +1,9 @@
 """Deterministic checks of a plan before it runs: what the model added that nobody asked for.
 
 - ``drop_ungrounded_filters``: a filter_items genre or person that the conversation never
-  mentions is removed (small models copy conditions from the examples); a filter left without
-  conditions is removed, and references to it now mean the whole catalogue.
+  mentions is removed (small models copy conditions from the examples), and so is a numeric
+  condition whose number it never gives; a filter left without conditions is removed, and
+  references to it now mean the whole catalogue.
 - ``complete_recommendation``: a message that asks to recommend to a named user gets its
   recommend_items step (ranking the last candidate set for that user) if the plan forgot it.
 """
@@ -13,6 +14,7 @@ import re
 from typing import Any, Literal, get_args
 
 from recagents.assistant.executor import REF
+from recagents.assistant.plan_mode.stated_filters import unstated_thresholds
 
 GENRE_WORDS = {
     "action": ("action",),
@@ -230,6 +232,8 @@ def drop_ungrounded_filters(calls: list[dict], text: str) -> tuple[list[dict], l
                 if not _field_grounded(key, text):
                     notes.append(f"dropped {key} (the conversation never mentions it)")
                     args.pop(key)
+            args, unstated = unstated_thresholds(args, text)
+            notes += unstated
             if not {k for k in args if k != "items"}:
                 mapping[number] = None
                 notes.append(f"dropped step {number} (filter_items without conditions)")
