@@ -36,6 +36,8 @@ def test_events_show_each_tool_and_agent_then_the_result(make_assistant, scripte
     kinds = [k for k, _ in events]
     assert kinds[-1] == "result" and kinds.count("result") == 1
     progress = [p for k, p in events if k == "progress"]
+    # the model step is announced before its LLM call, ahead of any tool
+    assert progress[0]["kind"] == "node_start" and progress[0]["node"] in ("understand", "plan")
     starts = [(p["step"], p["tool"]) for p in progress if p["kind"] == "tool_start"]
     ends = [(p["step"], p["tool"], p["status"]) for p in progress if p["kind"] == "tool_end"]
     assert starts == [(1, "filter_items"), (2, "recommend_items")]
@@ -46,7 +48,7 @@ def test_events_show_each_tool_and_agent_then_the_result(make_assistant, scripte
     }
     assert all(a["step"] == 2 for a in agents)
     # agents run inside step 2: after its start, before its end
-    order = [(p["kind"], p["step"]) for p in progress]
+    order = [(p["kind"], p.get("step")) for p in progress]
     assert order.index(("tool_start", 2)) < order.index(("agent", 2)) < order.index(("tool_end", 2))
     json.dumps(progress)  # events are plain JSON (the UI and the data layer store them)
 

@@ -4,6 +4,8 @@
 stream_mode="custom")``); outside a streamed run it does nothing, so the executor calls it
 unconditionally. Events are small JSON objects:
 
+- ``{"kind": "node_start", "node"}`` when a model step of the assistant starts (``understand``,
+  ``plan``), so a caller can show it running before its one LLM call returns;
 - ``{"kind": "tool_start", "step", "tool", "args"}`` before a tool call runs;
 - ``{"kind": "agent", "step", "agent", "output", "seconds"}`` when an ARAG agent finishes
   (inside a ``recommend_items`` call that goes through the agents);

@@ -86,6 +86,9 @@ def test_recommendation_turn_shows_steps_and_catalogue_movies(
 
     tools = page.locator('[data-step-type="tool"]')
     assert tools.count() >= 1
+    # the form step was on screen while its LLM call ran, and was closed with the form
+    model_steps = " ".join(page.locator('[data-step-type="llm"]').all_inner_texts())
+    assert "understood" in model_steps and "understanding the request" not in model_steps
     page.get_by_role("button", name="Used recommend_items").click()
     agents = page.locator('[data-step-type="run"]')
     agents.first.wait_for()

@@ -22,6 +22,7 @@ from recagents.assistant.plan_mode.plan_checks import (
     fix_directions,
     normalise_references,
 )
+from recagents.assistant.progress import emit
 from recagents.assistant.prompts import PLANNER_SYSTEM, as_data
 from recagents.assistant.state import AssistantContext, AssistantState, StepRecord
 from recagents.assistant.usage import add_agents_usage, add_llm_usage
@@ -71,6 +72,7 @@ def _guess_free(plan: Plan, state: AssistantState) -> Plan:
 
 
 def plan_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict:
+    emit({"kind": "node_start", "node": "plan"})
     run = runtime.context
     try:
         result = structured_call(

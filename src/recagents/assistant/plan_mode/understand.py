@@ -20,6 +20,7 @@ from recagents.assistant.plan_mode.intent import (
     intent_messages,
     resolve_reference,
 )
+from recagents.assistant.progress import emit
 from recagents.assistant.state import AssistantContext, AssistantState
 from recagents.assistant.usage import add_llm_usage
 from recagents.errors import RecagentsError
@@ -27,11 +28,16 @@ from recagents.llm import structured_call
 
 
 def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict:
+    emit({"kind": "node_start", "node": "understand"})
     run = runtime.context
     question = state["question"]
     bank = getattr(run.demos, "forms", None)
-    demos = bank.select(question, run.config.form_demonstrations) if bank is not None else []
-    messages = intent_messages(question, digest(state, run.config.history_turns), demos)
+    demos, fixed = [], None
+    if bank is not None:  # "all": the whole bank first (cached), the nearest again at the end
+        fixed = bank.demos if run.config.form_examples == "all" else None
+        demos = bank.select(question, run.config.form_demonstrations)
+    conversation = digest(state, run.config.history_turns)
+    messages = intent_messages(question, conversation, demos, fixed)
     try:
         result = structured_call(
             run.required_llm(),

@@ -15,10 +15,13 @@ import time
 from typing import Any
 
 import chainlit as cl
+from chainlit.utils import utc_now
 
 from recagents.web.chat import render
 
 STREAMED_NODES = ("answer",)  # nodes whose LLM text is the reply (plan mode's answer writer)
+# model steps shown as running from their start (their one LLM call takes seconds on a CPU)
+RUNNING_NAMES = {"understand": "understanding the request…", "plan": "planning…"}
 
 
 class TurnView:
@@ -27,6 +30,8 @@ class TurnView:
         self.title_index = title_index
         self.started = time.perf_counter()
         self.steps: dict[int, cl.Step] = {}
+        self.running: dict[str, cl.Step] = {}  # model steps shown while their LLM call runs
+        self.opened: set[str] = set()  # ids of the steps already sent
         self.reasons: dict[int, str] = {}
         self.seen_ids: set[int] = set()
         self.message: cl.Message | None = None
@@ -47,9 +52,24 @@ class TurnView:
             if node in STREAMED_NODES:
                 await self._token(text)
 
+    def _model_step(self, node: str, name: str) -> cl.Step:
+        """The step ``node_start`` opened for this node (renamed: done), else a new one."""
+        step = self.running.pop(node, None)
+        if step is None:
+            return cl.Step(name=name, type="llm", default_open=False, show_input=False)
+        step.name = name
+        return step
+
+    async def _finish(self, step: cl.Step) -> None:
+        if step.id not in self.opened:
+            await step.send()
+            return
+        step.end = utc_now()
+        await step.update()
+
     async def _update(self, node: str, update: dict | None) -> None:
         if node == "understand" and update and update.get("form"):
-            step = cl.Step(name="understood", type="llm", default_open=False, show_input=False)
+            step = self._model_step(node, "understood")
             step.output = render.as_json(
                 {
                     "form": update["form"].get("parsed"),
@@ -58,7 +78,7 @@ class TurnView:
                 }  # fmt: skip
             )
             step.language = "json"
-            await step.send()
+            await self._finish(step)
         elif node == "verify" and update and update.get("verdict"):
             verdict = update["verdict"]
             name = "constraints: " + ("satisfied" if verdict.get("satisfied") else "NOT satisfied")
@@ -72,10 +92,14 @@ class TurnView:
             step.language = "json"
             await step.send()
         elif node == "plan" and update and update.get("plan"):
-            step = cl.Step(name="plan", type="llm", default_open=False, show_input=False)
+            step = self._model_step(node, "plan")
             step.output = render.as_json(update["plan"])
             step.language = "json"
-            await step.send()
+            await self._finish(step)
+        if node in self.running:  # the node ended without the output shown above
+            step = self.running.pop(node)
+            step.name = f"{node}: done"
+            await self._finish(step)
         elif node == "agent" and update and update.get("scratch"):
             last = update["scratch"][-1]
             calls = getattr(last, "tool_calls", None)
@@ -89,7 +113,16 @@ class TurnView:
 
     async def _progress(self, event: dict) -> None:
         kind, number = event.get("kind"), int(event.get("step", 0))
-        if kind == "tool_start":
+        if kind == "node_start" and event.get("node") in RUNNING_NAMES:
+            node = event["node"]
+            step = cl.Step(
+                name=RUNNING_NAMES[node], type="llm", default_open=False, show_input=False
+            )
+            step.start = utc_now()
+            await step.send()  # on screen now, while the node's LLM call runs
+            self.running[node] = step
+            self.opened.add(step.id)
+        elif kind == "tool_start":
             step = cl.Step(name=event["tool"], type="tool", default_open=False, show_input="json")
             step.input = render.as_json(event.get("args", {}))
             await step.send()
