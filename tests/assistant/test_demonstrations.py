@@ -52,6 +52,19 @@ def test_form_bank_teaches_every_intent():
     assert taught == set(INTENTS), set(INTENTS) - taught
 
 
+def test_all_form_examples_make_one_fixed_system_text():
+    """``form_examples: all``: the whole bank in the system text, byte-identical for every
+    message (the server's prompt cache keeps it), and nothing but the message after it."""
+    from recagents.assistant.plan_mode.intent import intent_messages
+
+    forms = load_form_bank()
+    one = intent_messages("Three westerns for user 8", "", [], forms)
+    two = intent_messages("Who directed movie 50?", "", [], forms)
+    assert one[0].content == two[0].content
+    assert all(d.question in one[0].content for d in forms)
+    assert "Examples" not in one[1].content and "Three westerns" in one[1].content
+
+
 def _refs(value):
     """Every "$N" / "$N.field" string inside ``value``, at any depth."""
     if isinstance(value, str):

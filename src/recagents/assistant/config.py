@@ -37,6 +37,10 @@ class AssistantConfig(BaseModel):
     # plan mode: understand (intent form → compiled chain → verifier) or the free-form planner
     planner: Literal["compiled", "free"] = "compiled"
     form_demonstrations: int = Field(3, ge=0, le=10)
+    # nearest: the form_demonstrations closest examples per message (fresh prompt tokens every
+    # time) | all: the whole form bank in the system text too (read once, then served from the
+    # prompt cache), the closest ones shown again next to the message
+    form_examples: Literal["nearest", "all"] = "nearest"
     list_answers: Literal["template", "model"] = "template"
     max_replans: int = Field(1, ge=0, le=3)
     max_tool_rounds: int = Field(6, ge=1, le=20)

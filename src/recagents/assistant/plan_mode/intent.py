@@ -152,9 +152,15 @@ Never invent a value the message does not state. A theme word is a storyline, no
 {SAFETY}"""
 
 
-def intent_messages(question: str, conversation: str, demos: list) -> list:
+def intent_messages(
+    question: str, conversation: str, demos: list, fixed_demos: list | None = None
+) -> list:
     """Static system text first (cached by llama.cpp), then the closest examples, the
-    conversation and the message."""
+    conversation and the message. ``fixed_demos``: examples written into the system text
+    instead (the same for every message, so the server's prompt cache holds them too)."""
+    system = INTENT_SYSTEM
+    if fixed_demos:
+        system += "\n\nExamples:\n" + "\n".join(d.render() for d in fixed_demos)
     parts = []
     if demos:
         parts.append("Examples:\n" + "\n".join(d.render() for d in demos))
@@ -162,7 +168,7 @@ def intent_messages(question: str, conversation: str, demos: list) -> list:
         parts.append(as_data("conversation", conversation))
     parts.append(as_data("user_message", question))
     parts.append("FORM:")
-    return [SystemMessage(INTENT_SYSTEM), HumanMessage("\n\n".join(parts))]
+    return [SystemMessage(system), HumanMessage("\n\n".join(parts))]
 
 
 # --- the node ---------------------------------------------------------------------------------
