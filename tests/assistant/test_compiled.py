@@ -170,6 +170,10 @@ def test_the_count_is_not_the_user():
     found, _ = ground(form(intent="recommend", user_id=3, k=3),
                       state_of("Recommend 3 horror movies to user 3."))  # fmt: skip
     assert found.user_id == 3
+    # the count right after the user id is still the count
+    found, _ = ground(form(intent="recommend", user_id=41),
+                      state_of("Suggest for user 41 7 films with Meg Ryan"))  # fmt: skip
+    assert found.user_id == 41 and found.k == 7
 
 
 def test_a_statistic_over_movies_like_another():

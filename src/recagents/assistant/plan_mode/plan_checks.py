@@ -278,9 +278,11 @@ COUNTED_TOOLS = ("recommend_items", "search_plots", "popular_items", "similar_us
 
 def stated_count(text: str) -> int | None:
     """How many items the message asks for ("3 comedies", "five movies", "top 10 films")."""
-    for match in _COUNT.finditer(text):
+    pos = 0
+    while match := _COUNT.search(text, pos):
         if re.search(r"\b(?:users?|items?|ids?|movie|film|#)\s*$", text[: match.start()], re.I):
-            continue  # "user 17 movies": an id, not a count
+            pos = match.end(1)  # "user 17 movies": an id, not a count ("user 23 10 movies": 10)
+            continue
         word = match[1].lower()
         n = int(word) if word.isdigit() else _NUMBER_WORDS[word]
         return n if 1 <= n <= 50 else None
