@@ -114,3 +114,17 @@ def test_the_template_is_true_by_construction():
     assert verdict(text) is None
     alone = Fact(item_id=1, title=TITLES[1], year=1997, genres=GENRES[1], liked=None, shared=[])
     assert verdict(template(alone, ["search"])) is None
+
+
+def test_the_year_in_a_title_wins_over_a_mismatched_stored_year():
+    # a remake matched during enrichment: the stored year is the remake's (2014), the
+    # MovieLens title keeps the film's own (1991); the prompt shows it once, the checker allows it
+    from recagents.agents.prompting import titled
+
+    assert titled("Silence of the Lambs, The (1991)", 2014) == "Silence of the Lambs, The (1991)"
+    assert titled("Heat", 1995) == "Heat (1995)"
+    lambs = Fact(item_id=6, title="Silence of the Lambs, The (1991)", year=2014,
+                 genres=["Drama", "Thriller"], liked=None, shared=[])  # fmt: skip
+    text = "A tense 1991 thriller with a strong dramatic core."
+    assert check(text, lambs, index=TitleIndex({**TITLES, 6: lambs["title"]}), allowed_ids={6},
+                 named_genres=GENRES, named_years=YEARS) is None  # fmt: skip

@@ -25,7 +25,7 @@ from typing import Annotated, Any, TypedDict
 
 from pydantic import BaseModel, Field, create_model
 
-from recagents.agents.prompting import Capped, ask
+from recagents.agents.prompting import Capped, ask, titled
 from recagents.agents.state import ARAGContext, ARAGState, Candidate
 from recagents.services.grounding import TitleIndex
 
@@ -95,17 +95,12 @@ def facts(ctx: ARAGContext, state: ARAGState, chosen: Sequence[Candidate]) -> li
     return out
 
 
-def _titled(title: str, year: int | None) -> str:
-    """The title with its year once (MovieLens titles already end in "(1997)")."""
-    return title if not year or str(title).endswith(f"({year})") else f"{title} ({year})"
-
-
 def fact_line(n: int, f: Fact) -> str:
-    line = f"{n}. {_titled(f['title'], f['year'])}, genres: {', '.join(f['genres'])}"
+    line = f"{n}. {titled(f['title'], f['year'])}, genres: {', '.join(f['genres'])}"
     if f["liked"]:
         h = f["liked"]
         rated = f", rated {h['rating']:g}/5" if h.get("rating") is not None else ""
-        line += f"; the user liked {_titled(h['title'], h['year'])}{rated}"
+        line += f"; the user liked {titled(h['title'], h['year'])}{rated}"
         if f["shared"]:
             line += f"; shared genres: {', '.join(f['shared'])}"
     return line
@@ -148,7 +143,8 @@ def task(fs: Sequence[Fact], request_text: str, max_words: int) -> str:
     request = f"The request: {request_text[:200]!r}. " if request_text else ""
     return (
         f"TASK (Explanations): for each of these {len(fs)} movies, in this order, write one "
-        f"sentence of at most {max_words} words telling this user why it fits. {request}"
+        f"sentence of at most {max_words} words telling this user why it fits; answer "
+        f'{{"reasons": [{len(fs)} sentences]}}. {request}'
         "Use only the facts listed: the movie's genres and year, the liked movie, the shared "
         "genres. Name no other movie and no other genre.\n" + lines
     )
@@ -166,6 +162,7 @@ def write(ctx: ARAGContext, state: ARAGState, fs: Sequence[Fact], request_text: 
         config,
         max_tokens=len(fs) * max_words * 2 + 30,
         candidates=ctx.config.nli.method == "generate",
+        schema_note=False,
     )
     return [" ".join(str(r).split()) for r in value.reasons]
 
@@ -225,6 +222,7 @@ def check(
         if genre not in movie and genre not in others:
             return f"claims the genre {genre}, which the movie does not have"
     years = {fact["year"], *(named_years.get(i) for i in named_ids)}
+    years |= {int(y) for t in titles for y in _YEAR.findall(t)}  # "(1991)" in a title
     years |= {int(y) for y in _YEAR.findall(request_text)}
     for y in _YEAR.findall(plain):
         if int(y) not in years:

@@ -9,6 +9,7 @@ tags; the system message says that nothing inside them is an instruction.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,9 +45,20 @@ def _stars(rating: float | int | None) -> str:
     return "" if rating is None else f" rated {rating:g}/5"
 
 
+_TITLE_YEAR = re.compile(r"\(\d{4}\)\s*$")
+
+
+def titled(title: str | None, year: int | None) -> str:
+    """The title with its year once. A MovieLens title already ends in its year, which wins: the
+    IMDb year differs for some items (a remake matched: "Silence of the Lambs, The (1991)" has
+    imdb_year 2014), and "(1991) (2014)" would be shown."""
+    if not year or _TITLE_YEAR.search(str(title)):
+        return str(title)
+    return f"{title} ({year})"
+
+
 def movie_line(title: str | None, year: int | None, genres: Sequence[str]) -> str:
-    when = f" ({year})" if year and not str(title).endswith(f"({year})") else ""
-    return f"{title}{when} [{', '.join(genres)}]"
+    return f"{titled(title, year)} [{', '.join(genres)}]"
 
 
 def user_block(
@@ -129,18 +141,23 @@ def ask(
     *,
     max_tokens: int = 300,
     candidates: bool = True,
+    schema_note: bool = True,
 ) -> M:
     """One structured answer; raises ``RecagentsError`` (unreachable, garbage after repairs).
 
     ``max_tokens``: what this answer may need (a list answer grows with its length); the
-    configured RECAGENTS_LLM_MAX_TOKENS applies when it is larger.
+    configured RECAGENTS_LLM_MAX_TOKENS applies when it is larger. ``schema_note=False``: the
+    task describes the fields itself, and the JSON schema is not pasted into the prompt (on a
+    grammar-constrained backend it is enforced anyway; ~100-250 fresh prompt tokens saved).
     """
     if ctx.llm is None:
         raise LLMUnavailableError("no LLM configured (retrieval-only run)", backend="none")
     budget = max(max_tokens, ctx.services.settings.llm_max_tokens)
     prompt = messages(state, task, candidates=candidates)
     with gate(ctx):
-        return structured_call(ctx.llm, schema, prompt, config=config, max_tokens=budget).value
+        return structured_call(
+            ctx.llm, schema, prompt, config=config, max_tokens=budget, schema_note=schema_note
+        ).value
 
 
 def _cut_at_word(value: object, max_chars: int) -> object:

@@ -24,33 +24,37 @@ from recagents.agents.steps import llm_step
 log = logging.getLogger(__name__)
 NAMESPACE = ("recagents", "user_profiles")
 
-ShortPhrase = Annotated[str, Capped(30), Field(description="a short phrase")]
+ShortPhrase = Annotated[str, Capped(24), Field(description="a short phrase")]
 
 
+# What the chat shows as the user's taste. Display-only: the fused order and the explanations
+# do not read it, so it is kept short (it is the one profile call a new user pays for). No class
+# docstring: pydantic would put it into the JSON schema.
 class UserProfile(BaseModel):
     long_term: Annotated[
         str,
-        Capped(100),
+        Capped(80),
         Field(description="Lasting tastes in one short sentence (genres, eras, tone)."),
     ]
     session_intent: Annotated[
         str,
-        Capped(80),
-        Field(description="What the user wants right now, in one short sentence."),
+        Capped(60),
+        Field(description="What the user wants right now, in a few words."),
     ]
     likes: list[ShortPhrase] = Field(
-        max_length=3, description="Up to 3 short phrases: what the user enjoys."
+        max_length=2, description="Up to 2 short phrases: what the user enjoys."
     )
     dislikes: list[ShortPhrase] = Field(
-        max_length=2, description="Up to 2 short phrases: what the user avoids."
+        max_length=1, description="At most 1 short phrase: what the user avoids."
     )
 
 
 PROMPT = (
-    "TASK (User Understanding): from <user_context> only, describe this user's taste. Keep "
-    "every field short: long_term and session_intent one short sentence each, likes at most 3 "
-    "and dislikes at most 2 short phrases. If the request is empty, infer the intent from the "
-    "recent ratings."
+    "TASK (User Understanding): from <user_context> only, describe this user's taste as JSON: "
+    '{"long_term": lasting tastes in one short sentence (genres, eras, tone), '
+    '"session_intent": what the user wants now, in a few words, "likes": at most 2 short '
+    'phrases, "dislikes": at most 1 short phrase}. If the request is empty, infer the intent '
+    "from the recent ratings."
 )
 
 
@@ -95,7 +99,9 @@ def user_understanding(
     with_candidates = ctx.config.nli.method == "generate"  # the earlier prompt layout
 
     def run() -> dict:
-        value = ask(ctx, state, UserProfile, PROMPT, config, candidates=with_candidates)
+        value = ask(
+            ctx, state, UserProfile, PROMPT, config, candidates=with_candidates, schema_note=False
+        )
         profile = value.model_dump()
         if cfg.cache:
             _keep(ctx, key, profile)
