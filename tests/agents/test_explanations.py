@@ -128,3 +128,14 @@ def test_the_year_in_a_title_wins_over_a_mismatched_stored_year():
     text = "A tense 1991 thriller with a strong dramatic core."
     assert check(text, lambs, index=TitleIndex({**TITLES, 6: lambs["title"]}), allowed_ids={6},
                  named_genres=GENRES, named_years=YEARS) is None  # fmt: skip
+
+
+def test_a_shared_genre_claimed_where_none_is_shared_is_caught():
+    scream = Fact(item_id=5, title=TITLES[5], year=1996, genres=GENRES[5], liked=LIKED,
+                  shared=[])  # fmt: skip
+    text = "A horror film that shares its genre with English Patient, The, which you loved."
+    assert check(text, scream, index=TitleIndex(TITLES), allowed_ids={3, 5},
+                 named_genres=GENRES, named_years=YEARS) is not None  # fmt: skip
+    ok = "A horror film from 1996, close to what fans of English Patient, The rate highly."
+    assert check(ok, scream, index=TitleIndex(TITLES), allowed_ids={3, 5},
+                 named_genres=GENRES, named_years=YEARS) is None  # fmt: skip

@@ -9,8 +9,10 @@
    (``template``) when it
    - claims a genre the movie lacks (a genre word that is neither the movie's nor that of a
      movie the sentence names),
-   - names a title that is neither in the user's history nor among the candidates, or a
-     "Title (year)" the catalogue does not have,
+   - names a title that is neither the movie's own nor in the user's history (another
+     candidate named is another movie's sentence), or a "Title (year)" the catalogue lacks,
+   - is unfinished (no closing punctuation: the model stopped mid-sentence),
+   - claims a genre in common with the liked movie when the two share none,
    - gives a year that is not the movie's (nor a named movie's, nor the request's),
    - contradicts the request or the movie: denies a genre the movie has or the request asks
      for ("not a comedy").
@@ -53,6 +55,8 @@ _NEGATED = re.compile(
     + r")\b"
 )
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_SHARING = re.compile(r"\b(shares?|sharing|shared|same genres?|in common)\b")
+_ENDED = re.compile(r"[.!?…][\"')\]]*\s*$")
 
 
 class Fact(TypedDict):
@@ -101,8 +105,11 @@ def fact_line(n: int, f: Fact) -> str:
         h = f["liked"]
         rated = f", rated {h['rating']:g}/5" if h.get("rating") is not None else ""
         line += f"; the user liked {titled(h['title'], h['year'])}{rated}"
-        if f["shared"]:
-            line += f"; shared genres: {', '.join(f['shared'])}"
+        line += (
+            f"; shared genres: {', '.join(f['shared'])}"
+            if f["shared"]
+            else "; no genre in common (close in rating patterns)"
+        )
     return line
 
 
@@ -143,10 +150,11 @@ def task(fs: Sequence[Fact], request_text: str, max_words: int) -> str:
     request = f"The request: {request_text[:200]!r}. " if request_text else ""
     return (
         f"TASK (Explanations): for each of these {len(fs)} movies, in this order, write one "
-        f"sentence of at most {max_words} words telling this user why it fits; answer "
+        f"complete sentence of at most {max_words} words telling this user why it fits; answer "
         f'{{"reasons": [{len(fs)} sentences]}}. {request}'
-        "Use only the facts listed: the movie's genres and year, the liked movie, the shared "
-        "genres. Name no other movie and no other genre.\n" + lines
+        "Do not repeat the movie's title (it is shown beside the sentence). Use only that "
+        "movie's own facts: its genres and year, the liked movie, the shared genres. Name no "
+        "other movie and no other genre.\n" + lines
     )
 
 
@@ -197,12 +205,14 @@ def check(
         return "a fragment, not a sentence"
     if max_chars is not None and len(text) >= max_chars - 1:
         return "cut off at the length cap"
+    if not _ENDED.search(text):
+        return "an unfinished sentence"
     named = index.mentions(text)
     for ids in named:
         if -1 in ids:
             return "names a movie the catalogue does not have"
         if not ids & set(allowed_ids):
-            return f"names {index.titles[min(ids)]}, neither in the history nor a candidate"
+            return f"names {index.titles[min(ids)]}, neither this movie nor one the user rated"
     named_ids = {i for ids in named for i in ids if i in allowed_ids}
     titles = [index.titles[i] for i in named_ids | {fact["item_id"]} if i in index.titles]
     plain = _strip_titles(text, titles)
@@ -221,6 +231,8 @@ def check(
         genre = GENRE_CLAIMS[m[1]]
         if genre not in movie and genre not in others:
             return f"claims the genre {genre}, which the movie does not have"
+    if _SHARING.search(plain) and not fact["shared"]:
+        return "claims a genre in common with the liked movie, but they share none"
     years = {fact["year"], *(named_years.get(i) for i in named_ids)}
     years |= {int(y) for t in titles for y in _YEAR.findall(t)}  # "(1991)" in a title
     years |= {int(y) for y in _YEAR.findall(request_text)}

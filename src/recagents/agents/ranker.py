@@ -212,12 +212,16 @@ def _checker(ctx: ARAGContext, state: ARAGState):
     years = {i: x["year"] for i, x in known.items()}
     asked = set((req.filters.genres if req.filters else None) or [])
 
+    rated = {h["item_id"] for h in history}
+
     def run(text: str, fact) -> str | None:
         return check(
             text,
             fact,
             index=ctx.services.title_index,
-            allowed_ids=set(known),
+            # a sentence may name its own movie and the user's rated ones; another candidate
+            # named is the sentence of another movie (small models shift them by one)
+            allowed_ids=rated | {fact["item_id"]},
             named_genres=genres,
             named_years=years,
             request_text=req.request_text,
