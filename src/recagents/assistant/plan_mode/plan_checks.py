@@ -14,7 +14,7 @@ import re
 from typing import Any, Literal, get_args
 
 from recagents.assistant.executor import REF
-from recagents.assistant.plan_mode.stated_filters import unstated_thresholds
+from recagents.assistant.plan_mode.stated_filters import stated_conditions, unstated_thresholds
 
 GENRE_WORDS = {
     "action": ("action",),
@@ -56,12 +56,6 @@ COUNTRY_WORDS = {
     "united kingdom": ("united kingdom", "brit", "england", "english", "uk ", "u.k"),
     "india": ("india", "bollywood"),
 }
-_UPPER = r"(?:before|prior to|earlier than|until|under|less than|lower than|below|shorter than|at most|up to|no more than)"
-_LOWER = (
-    r"(?:after|since|later than|over|more than|higher than|above|longer than|at least|newer than)"
-)
-_INCLUSIVE_UPPER = ("at most", "up to", "no more than", "until")
-_INCLUSIVE_LOWER = ("at least", "since")
 _UPPER_OPS = ("lower", "at_most")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d|\d0s|\d0's)\b")
 
@@ -82,18 +76,11 @@ def _country_grounded(country: str, text: str) -> bool:
 
 
 def _bound_in_text(threshold: float, text: str) -> str | None:
-    """The condition the text states for ``threshold`` ("before 1990" → lower), if any."""
-    number = f"{threshold:g}"
-    near = rf"\s+(?:\w+\s+){{0,3}}?{re.escape(number)}\b"
-    for pattern, inclusive, strict in ((_UPPER, _INCLUSIVE_UPPER, "lower"),
-                                       (_LOWER, _INCLUSIVE_LOWER, "higher")):  # fmt: skip
-        found = re.search(f"({pattern}){near}", text)
-        if found:
-            return (
-                ("at_most" if strict == "lower" else "at_least")
-                if found[1] in inclusive
-                else strict
-            )
+    """The operator the text states for ``threshold`` ("before 1990" → lower), if any."""
+    for conds in stated_conditions(text).values():
+        for c in conds:
+            if float(c["threshold"]) == threshold:
+                return c["request"]
     return None
 
 
