@@ -31,7 +31,6 @@ class TurnView:
         self.started = time.perf_counter()
         self.steps: dict[int, cl.Step] = {}
         self.running: dict[str, cl.Step] = {}  # model steps shown while their LLM call runs
-        self.opened: set[str] = set()  # ids of the steps already sent
         self.reasons: dict[int, str] = {}
         self.seen_ids: set[int] = set()
         self.message: cl.Message | None = None
@@ -52,33 +51,28 @@ class TurnView:
             if node in STREAMED_NODES:
                 await self._token(text)
 
-    def _model_step(self, node: str, name: str) -> cl.Step:
-        """The step ``node_start`` opened for this node (renamed: done), else a new one."""
+    async def _model_step(self, node: str, name: str, output: str | None) -> None:
+        """Show a model node's result: in the step ``node_start`` opened for it (renamed and
+        closed), else in a new step."""
         step = self.running.pop(node, None)
         if step is None:
-            return cl.Step(name=name, type="llm", default_open=False, show_input=False)
-        step.name = name
-        return step
-
-    async def _finish(self, step: cl.Step) -> None:
-        if step.id not in self.opened:
+            step = cl.Step(name=name, type="llm", default_open=False, show_input=False)
+            step.output, step.language = output, "json"
             await step.send()
             return
-        step.end = utc_now()
+        step.name, step.end = name, utc_now()
+        if output is not None:
+            step.output, step.language = output, "json"
         await step.update()
 
     async def _update(self, node: str, update: dict | None) -> None:
         if node == "understand" and update and update.get("form"):
-            step = self._model_step(node, "understood")
-            step.output = render.as_json(
-                {
-                    "form": update["form"].get("parsed"),
-                    "chain": update.get("plan", {}).get("steps"),
-                    "notes": update.get("plan", {}).get("notes"),
-                }  # fmt: skip
-            )
-            step.language = "json"
-            await self._finish(step)
+            form = {
+                "form": update["form"].get("parsed"),
+                "chain": update.get("plan", {}).get("steps"),
+                "notes": update.get("plan", {}).get("notes"),
+            }
+            await self._model_step(node, "understood", render.as_json(form))
         elif node == "verify" and update and update.get("verdict"):
             verdict = update["verdict"]
             name = "constraints: " + ("satisfied" if verdict.get("satisfied") else "NOT satisfied")
@@ -92,14 +86,9 @@ class TurnView:
             step.language = "json"
             await step.send()
         elif node == "plan" and update and update.get("plan"):
-            step = self._model_step(node, "plan")
-            step.output = render.as_json(update["plan"])
-            step.language = "json"
-            await self._finish(step)
-        if node in self.running:  # the node ended without the output shown above
-            step = self.running.pop(node)
-            step.name = f"{node}: done"
-            await self._finish(step)
+            await self._model_step(node, "plan", render.as_json(update["plan"]))
+        elif node in self.running:  # the node ended without the output shown above
+            await self._model_step(node, f"{node}: done", None)
         elif node == "agent" and update and update.get("scratch"):
             last = update["scratch"][-1]
             calls = getattr(last, "tool_calls", None)
@@ -121,7 +110,6 @@ class TurnView:
             step.start = utc_now()
             await step.send()  # on screen now, while the node's LLM call runs
             self.running[node] = step
-            self.opened.add(step.id)
         elif kind == "tool_start":
             step = cl.Step(name=event["tool"], type="tool", default_open=False, show_input="json")
             step.input = render.as_json(event.get("args", {}))
