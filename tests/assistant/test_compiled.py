@@ -380,6 +380,30 @@ def test_nothing_fits_says_which_condition_and_shows_the_relaxed_list(
     assert verdict["items"] and "nothing satisfies" in verdict["violations"][0]
 
 
+def test_a_short_list_holding_every_movie_that_fits_is_unmet_not_violated(
+    make_assistant, scripted_llm, agent_services, ratings_df
+):
+    filters = {"genres": ["Film-Noir"], "release_year": [{"request": "lower", "threshold": 1950}]}
+    allowed = set(agent_services.store.filter_item_ids(_spec(agent_services, filters), None))
+    unseen = sorted(allowed - set(ratings_df.loc[ratings_df.user_id == 17, "item_id"]))
+    assert 0 < len(unseen) <= 20  # a narrow request: fewer unseen movies fit than are asked
+    k = len(unseen) + 2
+    parsed = {"intent": "recommend", "user_id": 17, "k": k, "filters": filters}
+    state = {
+        "question": "q", "form": {"parsed": parsed, "k": k, "exclude": []},
+        "plan": {"steps": [{"tool": "recommend_items", "args": {"user_id": 17, "k": k}}]},
+        "trace": [rec_record(1, 17, unseen)], "candidate_sets": {},
+    }  # fmt: skip
+    verdict = _run_verify(make_assistant, scripted_llm, state)["verdict"]
+    assert verdict["satisfied"] and verdict["violations"] == [] and not verdict["enforced"]
+    assert verdict["unmet"] == [f"count: {len(unseen)} movies where {k} were asked"]
+    # one wrong movie in the same short list is a violation again, re-run within the constraints
+    wrong = min(set(agent_services.catalog_ids) - allowed)
+    state["trace"] = [rec_record(1, 17, [*unseen[:-1], wrong])]
+    again = _run_verify(make_assistant, scripted_llm, state)["verdict"]
+    assert again["enforced"] and set(again["items"]) == set(unseen) and again["unmet"] == []
+
+
 def test_a_failed_ranking_step_never_shows_the_filter_results(make_assistant, scripted_llm):
     parsed = {"intent": "recommend", "user_id": 17, "k": 5, "filters": {"genres": ["Comedy"]}}
     filt = {"step": 1, "tool": "search_plots", "args": {}, "status": "success", "message": "",

@@ -37,6 +37,9 @@ class Verdict:
     items: list[int] = field(default_factory=list)  # the list the answer shows, in order
     enforced: bool = False  # the chain ran again with the constraints enforced
     relaxed: dict | None = None  # {"dropped": condition, "available": n} when nothing fit
+    # what the catalogue cannot give, checked against the store: "count: …" when the list
+    # already holds every unseen movie that satisfies the constraints (not a violation)
+    unmet: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
 
     def public(self) -> dict:
@@ -208,7 +211,11 @@ def verify_node(state, runtime) -> dict:
             verdict.violations.append(f"could not enforce the constraints: {exc}")
         only_short = all(v.startswith("count:") for v in verdict.violations)
         if only_short and relaxed is None and len(allowed) <= len(verdict.items):
-            allowed = []  # the list already holds every movie that fits: nothing to re-run
+            # the list already holds every movie that fits: nothing to re-run, and the short
+            # count is the catalogue's, not a broken constraint (the answer says so)
+            allowed = []
+            verdict.unmet, verdict.violations = verdict.violations, []
+            verdict.satisfied = True
         if allowed:
             sets = dict(state.get("candidate_sets") or {})
             scope = ToolScope(run.services, sets)

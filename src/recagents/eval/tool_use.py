@@ -213,6 +213,9 @@ def confusion(results: dict[str, dict]) -> str:
         bad = [r for r in res["rows"] if r.get("violations")]
         lines.append(f"  violations in {len(bad)} recommendation(s)")
         lines += [f"    {r['id']}: {'; '.join(r['violations'])[:300]}" for r in bad]
+        short = [r for r in res["rows"] if r.get("unmet")]
+        lines.append(f"  the catalogue could not give the count asked in {len(short)}")
+        lines += [f"    {r['id']}: {'; '.join(r['unmet'])[:300]}" for r in short]
     return "\n".join(lines)
 
 

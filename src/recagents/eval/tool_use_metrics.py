@@ -193,7 +193,8 @@ _ITEM_IN_VIOLATION = re.compile(r"\(id (\d+)\) (?:breaks|was already rated)")
 
 def verdict_figures(verdict: dict) -> dict:
     """The verifier's verdict on one recommendation as figures: satisfied (no violation at all),
-    the violations, and the share of listed items that break no filter and were not rated
+    the violations, what the catalogue could not give (``unmet``: a short list that already
+    holds every unseen movie satisfying the constraints), and the share of listed items that break no filter and were not rated
     already (a short list, a failed step or a relaxation is a reported violation, not a wrong
     item)."""
     violations = list(verdict.get("violations") or [])
@@ -202,6 +203,7 @@ def verdict_figures(verdict: dict) -> dict:
     return {
         "constraints_satisfied": bool(verdict.get("satisfied")),
         "violations": violations,
+        "unmet": list(verdict.get("unmet") or []),
         "items_satisfy": 1 - len(broken) / len(listed) if listed else 1.0,
     }
 

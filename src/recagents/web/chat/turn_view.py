@@ -80,7 +80,14 @@ class TurnView:
             step.output = render.as_json(
                 {
                     k: verdict.get(k)
-                    for k in ("satisfied", "violations", "enforced", "relaxed", "failed_steps")
+                    for k in (
+                        "satisfied",
+                        "violations",
+                        "unmet",
+                        "enforced",
+                        "relaxed",
+                        "failed_steps",
+                    )
                 }  # fmt: skip
             )
             step.language = "json"
