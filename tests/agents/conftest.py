@@ -53,6 +53,13 @@ def arag_reply(
         task = next(m.content for m in reversed(messages) if "TASK (" in str(m.content))
         if "TASK (NLI): how well" in task:
             return scored(relevance_of(task.rsplit("Movie: ", 1)[1]))
+        if "TASK (Explanations): for each movie below, choose" in task:
+            # the last reason listed for each movie (so a test sees the pick matter)
+            picks = {}
+            for block in re.split(r"^(?=m\d+\. )", task, flags=re.MULTILINE)[1:]:
+                letters = re.findall(r"^   ([A-D])\) ", block, flags=re.MULTILINE)
+                picks[block.split(".", 1)[0]] = letters[-1]
+            return json.dumps(picks)
         if "TASK (Explanations)" in task:
             n = len(re.findall(r"^\d+\. ", task, flags=re.MULTILINE))
             reasons = [SCRIPTED_REASON] * n
@@ -103,6 +110,8 @@ def arag_reply(
 
 
 GENERATE = {"nli": {"method": "generate"}, "ranker": {"method": "generate"}}
+WRITE = {"explanations": {"method": "write"}}
+"""Explanations written by the model (checked) instead of chosen among the true reasons."""
 """The earlier generated-verdicts / generated-permutation design (still selectable)."""
 
 

@@ -30,7 +30,8 @@ def check(result, k: int = K, services=None, catalog=None) -> list[int]:
         known = set(result.candidates) | set(history)
         for item in result.items:
             fact = Fact(item_id=item.id, title=item.title, year=item.year,
-                        genres=item.genres, liked=None, shared=[])  # fmt: skip
+                        genres=item.genres, liked=None, shared=[], crew=None,
+                        imdb_rating=None)  # fmt: skip
             why = check_explanation(
                 item.explanation,
                 fact,
@@ -40,6 +41,10 @@ def check(result, k: int = K, services=None, catalog=None) -> list[int]:
                 named_years={i: by_id[i]["year"] for i in known},
             )
             assert why is None, (item, why)
+    reasons = (result.blackboard.get("ranking") or {}).get("reasons")
+    if reasons:  # explanations.method choose: each one is a reason the code wrote, or the template
+        for item, options in zip(result.items, reasons, strict=True):
+            assert item.explanation in options or item.filled, (item, options)
     return ids
 
 

@@ -31,6 +31,8 @@ TITANIC = Fact(
     genres=GENRES[1],
     liked=LIKED,
     shared=["Drama", "Romance"],
+    crew=None,
+    imdb_rating=None,
 )
 
 

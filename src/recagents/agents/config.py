@@ -69,6 +69,9 @@ class RankerConfig(_Section):
 class ExplanationsConfig(_Section):
     # false: template explanations from the store only (no LLM call)
     enabled: bool = True
+    # choose: the code writes the true reasons, the model picks one per movie (a typed form);
+    # write: the model writes one sentence per movie (checked; for strong models)
+    method: Literal["choose", "write"] = "choose"
     max_words: int = Field(20, ge=5, le=60)
 
 

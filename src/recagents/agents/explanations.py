@@ -2,9 +2,12 @@
 
 1. ``facts``: per final item, its real genres and year, the user's liked movie nearest to it
    (cosine of the engine's item vectors; liked = rated >= 4, or the whole history when none
-   is), the genres they share, and the request text.
-2. ``write``: ONE grammar-constrained call returns one sentence per item, in order, each at
-   most ``explanations.max_words`` words (capped in characters by the grammar too).
+   is), the genres they share, a director or top-billed actor it shares with a liked movie,
+   and its IMDb rating.
+2. ``write`` (``explanations.method: write``): ONE grammar-constrained call returns one sentence
+   per item, in order, each at most ``explanations.max_words`` words (capped in characters by
+   the grammar too). The default, ``choose``, writes no sentence: the model picks one of the
+   true reasons ``agents.reasons`` builds from these facts.
 3. ``check``: every sentence is compared with the store. It is replaced by the data template
    (``template``) when it
    - claims a genre the movie lacks (a genre word that is neither the movie's nor that of a
@@ -57,6 +60,10 @@ _NEGATED = re.compile(
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _SHARING = re.compile(r"\b(shares?|sharing|shared|same genres?|in common)\b")
 _ENDED = re.compile(r"[.!?…][\"')\]]*\s*$")
+TOP_BILLED = 5  # actors counted as a movie's stars
+PEOPLE_FIELDS = ("directors", "actors", "imdb_rating")
+ENGINE_SOURCES = frozenset({"bpr", "foldin", "graph_text"})  # the engine put it in the pool
+ENGINE_REASON = "Ranked high by the collaborative-filtering model for your rating history."
 
 
 class Fact(TypedDict):
@@ -66,6 +73,8 @@ class Fact(TypedDict):
     genres: list[str]
     liked: dict | None  # the nearest liked history item: item_id, title, year, genres, rating
     shared: list[str]  # genres the movie shares with ``liked``
+    crew: dict | None  # a person in common with a liked movie: role, name, liked (history row)
+    imdb_rating: float | None
 
 
 def facts(ctx: ARAGContext, state: ARAGState, chosen: Sequence[Candidate]) -> list[Fact]:
@@ -80,6 +89,7 @@ def facts(ctx: ARAGContext, state: ARAGState, chosen: Sequence[Candidate]) -> li
             )
         except Exception:  # noqa: BLE001 - no vectors: the genre overlap decides below
             nearest = {}
+    crew, imdb = crew_in_common(ctx, [c["item_id"] for c in chosen], liked)
     out: list[Fact] = []
     for c in chosen:
         near = by_id.get(nearest.get(c["item_id"], -1))
@@ -94,9 +104,50 @@ def facts(ctx: ARAGContext, state: ARAGState, chosen: Sequence[Candidate]) -> li
                 genres=list(c["genres"]),
                 liked=near,
                 shared=shared,
+                crew=crew.get(c["item_id"]),
+                imdb_rating=imdb.get(c["item_id"]),
             )
         )
     return out
+
+
+def _names(row: dict, field: str, limit: int | None = None) -> list[str]:
+    # 'nan' is how the enrichment file spells an unknown name
+    names = [n for n in (row.get(field) or []) if n and n.lower() != "nan"]
+    return names[:limit] if limit else names
+
+
+def crew_in_common(
+    ctx: ARAGContext, chosen_ids: Sequence[int], liked: Sequence[dict]
+) -> tuple[dict[int, dict], dict[int, float | None]]:
+    """item id → {role, name, liked (history row)}: a director, else a top-billed actor, the
+    movie shares with a liked movie (the best-rated such movie); and item id → IMDb rating."""
+    ids = list(dict.fromkeys([*chosen_ids, *(h["item_id"] for h in liked)]))
+    rows = {r["item_id"]: r for r in ctx.services.store.item_details(ids, PEOPLE_FIELDS)}
+    ranked = sorted(liked, key=lambda h: -(h.get("rating") or 0))
+    crew: dict[int, dict] = {}
+    for item_id in chosen_ids:
+        row = rows.get(item_id, {})
+        for role, field, limit in (
+            ("director", "directors", None),
+            ("actor", "actors", TOP_BILLED),
+        ):
+            mine = _names(row, field, limit)
+            hit = next(
+                (
+                    (name, h)
+                    for h in ranked
+                    if h["item_id"] != item_id
+                    for name in mine
+                    if name in _names(rows.get(h["item_id"], {}), field, limit)
+                ),
+                None,
+            )
+            if hit:
+                crew[item_id] = {"role": role, "name": hit[0], "liked": hit[1]}
+                break
+    imdb = {i: r.get("imdb_rating") for i, r in rows.items()}
+    return crew, imdb
 
 
 def fact_line(n: int, f: Fact) -> str:
@@ -123,7 +174,12 @@ def template(f: Fact, sources: Collection[str] = ()) -> str:
         return "Its plot matches your request."
     if "popularity" in sources:
         return "Popular with many users (no personal history to go on)."
-    return "Ranked high by the collaborative-filtering model for your rating history."
+    return ENGINE_REASON
+
+
+def genre_claims(text: str) -> list[str]:
+    """The catalogue genres ``text`` names ("funny" is no genre, "comedies" is Comedy)."""
+    return list(dict.fromkeys(GENRE_CLAIMS[m[1]] for m in _CLAIM.finditer(text.lower())))
 
 
 class Explanations(BaseModel):

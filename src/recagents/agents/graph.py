@@ -4,7 +4,8 @@
 The scoring design (the default: ``nli.method: score``, ``ranker.method: fusion``) has 2
 sequential LLM rounds: UU (cached per user block) ∥ NLI (one generated token per candidate,
 read as a distribution over graded labels), then the ranker's one short explanation call for
-the final k; Context Summary and the ranker's order need no LLM (the order fuses the engine's
+the final k (a typed form: the model picks one of the true reasons the code wrote per movie,
+``agents.reasons``); Context Summary and the ranker's order need no LLM (the order fuses the engine's
 with NLI's relevance). ``finalize`` checks every explanation against the store. The generated
 design (``generate`` / ``generate``) has at most 4 rounds (UU ∥ NLI, CS, IR), 5 with
 reflection. Without an LLM (``context.llm is None``) the graph goes from retrieval straight

@@ -2,8 +2,10 @@
 
 ``ranker.method: fusion`` (default): no LLM ranks. The order is the active engine's (retrieval)
 order fused with NLI's relevance order (weighted reciprocal rank, ``fusion_weight`` tuned on the
-``valid`` view by ``eval ranking --tune``); then ONE short call writes explanations for the
-final k only (``agents.explanations``). Without relevance scores (NLI failed) the order is the
+``valid`` view by ``eval ranking --tune``); then ONE short call explains the final k only:
+by default the model picks, per movie, one of the true reasons the code wrote from the store
+(``agents.reasons``; no call where each movie has a single reason), or with
+``explanations.method: write`` it writes the sentences (``agents.explanations``). Without relevance scores (NLI failed) the order is the
 engine's, flagged as a fallback.
 
 ``ranker.method: generate`` (the earlier design): the LLM writes a permutation of k ids with
@@ -28,6 +30,7 @@ from recagents.agents.config import RankerConfig
 from recagents.agents.explanations import check, facts, sentence_cap, template, write
 from recagents.agents.fusion import fuse
 from recagents.agents.prompting import Capped, ask, sized, timed
+from recagents.agents.reasons import asked_genres, choose, reasons
 from recagents.agents.state import ARAGContext, ARAGState, context_of
 from recagents.agents.steps import llm_step
 from recagents.llm.structured import constrain_ids
@@ -105,21 +108,39 @@ def fusion_ranking(state: ARAGState, cfg: RankerConfig, *, scored: bool = True) 
 
 
 def _explained(ctx: ARAGContext, state: ARAGState, ranking: dict, config) -> dict:
-    """``ranking`` with one written explanation per item of its top k (one LLM call)."""
+    """``ranking`` with one explanation per item of its top k: the model's pick among the true
+    reasons (``choose``; no call where each movie has one) or its own sentence (``write``)."""
     k = state["request"].k
     by_id = {c["item_id"]: c for c in state["candidates"]}
     chosen = [by_id[i] for i in ranking["order"][:k]]
     if not ctx.config.explanations.enabled:
         return {"ranking": ranking}
+    request = state["request"]
+    fs = facts(ctx, state, chosen)
+
+    def explained(sentences: list[str], **more) -> dict:
+        items = [
+            {"item_id": f["item_id"], "explanation": r} for f, r in zip(fs, sentences, strict=True)
+        ]
+        return {"ranking": {**ranking, "items": items, "facts": fs, **more}}
+
+    if ctx.config.explanations.method == "write":
+        return llm_step(
+            state,
+            "explanations",
+            lambda: explained(write(ctx, state, fs, request.request_text, config)),
+            fallback={"ranking": ranking},
+        )
+    asked = asked_genres(
+        request.request_text, (request.filters.genres if request.filters else None) or []
+    )
+    options = [reasons(f, by_id[f["item_id"]]["sources"], asked) for f in fs]
+    if all(len(o) == 1 for o in options):  # nothing to choose: no LLM call
+        return explained([o[0] for o in options], reasons=options)
 
     def run() -> dict:
-        fs = facts(ctx, state, chosen)
-        text = state["request"].request_text
-        reasons = write(ctx, state, fs, text, config)
-        items = [
-            {"item_id": f["item_id"], "explanation": r} for f, r in zip(fs, reasons, strict=True)
-        ]
-        return {"ranking": {**ranking, "items": items, "facts": fs}}
+        picked = choose(ctx, state, fs, options, request.request_text, config)
+        return explained(picked, reasons=options)
 
     return llm_step(state, "explanations", run, fallback={"ranking": ranking})
 
@@ -210,7 +231,7 @@ def _checker(ctx: ARAGContext, state: ARAGState):
     known = {**{h["item_id"]: h for h in history}, **pool}
     genres = {i: list(x["genres"]) for i, x in known.items()}
     years = {i: x["year"] for i, x in known.items()}
-    asked = set((req.filters.genres if req.filters else None) or [])
+    asked = asked_genres(req.request_text, (req.filters.genres if req.filters else None) or [])
 
     rated = {h["item_id"] for h in history}
 
