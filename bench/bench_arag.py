@@ -12,7 +12,9 @@ For each embedded model, the same ``--users`` test users (fixed seed) get one re
   comes from the agents' store: no profile call);
 - generated tokens p50/max per recommendation (the cost on CPU: ~70 ms each on the 1.5B), prompt
   tokens and how many of them the backend served from its prompt cache;
-- explanations written by the LLM and replaced by the checker;
+- explanations given and replaced by the checker; with ``explanations.method: choose`` how
+  many movies had a choice of reasons and how often the model picked another than the first
+  (the data template);
 - the prompt cache: the first ``--cache-users`` users again with llama.cpp's ``cache_prompt``
   off (first model only; default 0: slow);
 - NDCG@5/@10 against the user's test items of: the fused order, the pure LLM order (the
@@ -101,6 +103,12 @@ def run_model(
         )
         t = result.usage.per_node_seconds
         fused = [i.id for i in result.items]
+        options = (result.blackboard.get("ranking") or {}).get("reasons") or []
+        picked = [  # the reason the model chose, where a movie had more than one
+            opts.index(i.explanation)
+            for i, opts in zip(result.items, options, strict=False)
+            if len(opts) > 1 and i.explanation in opts
+        ]
         rows.append(
             {
                 "user": uid,
@@ -113,6 +121,8 @@ def run_model(
                 "tokens_cached": result.usage.tokens_cached,
                 "explained": result.blackboard["explanations"]["written"],
                 "replaced": len(result.blackboard["explanations"]["replaced"]),
+                "choices": len(picked),
+                "not_first": sum(p > 0 for p in picked),
                 "fallback": result.fallback,
                 "filled": sum(i.filled for i in result.items),
                 "nodes": t,
@@ -182,6 +192,8 @@ def run_model(
         "tokens_cached_mean": round(statistics.mean(r["tokens_cached"] for r in rows)),
         "explanations_written": sum(r["explained"] for r in rows),
         "explanations_replaced": sum(r["replaced"] for r in rows),
+        "reasons_chosen": sum(r["choices"] for r in rows),
+        "reasons_not_first": sum(r["not_first"] for r in rows),
         "returning": again,
         "returning_p50_s": round(pct([a["seconds"] for a in again], 50), 2) if again else None,
         "fallbacks": sum(r["fallback"] for r in rows),
@@ -263,7 +275,8 @@ def main() -> None:
               f"(p50 {r['tokens_out_p50']}, max {r['tokens_out_max']}), non-LLM overhead p50 "
               f"{r['overhead_ms_p50']} ms, fallbacks {r['fallbacks']}, filled items "
               f"{r['filled_items']}, explanations written {r['explanations_written']} / "
-              f"replaced by the checker {r['explanations_replaced']}, returning users p50 "
+              f"replaced by the checker {r['explanations_replaced']}, reasons chosen "
+              f"{r['reasons_chosen']} (not the first: {r['reasons_not_first']}), returning users p50 "
               f"{r['returning_p50_s']} s")  # fmt: skip
         for node, s in r["per_node"].items():
             print(f"  {node:<20} p50 {s['p50_s']:>8.3f} s   p95 {s['p95_s']:>8.3f} s")
