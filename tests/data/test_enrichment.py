@@ -36,6 +36,21 @@ def test_review_count(text, count):
     assert parse_review_count(text) == count
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("['Joel Coen', 'Ethan Coen', 'Joel Coen']", ["Joel Coen", "Ethan Coen"]),
+        ("['nan']", []),
+        ("['unknown', 'Tim Allen']", ["Tim Allen"]),
+        ("Tom Hanks, Tim Allen", ["Tom Hanks", "Tim Allen"]),
+    ],
+)
+def test_names_drop_the_placeholders_of_an_unknown_name(text, names):
+    from recagents.data.enrichment import _names
+
+    assert _names(text) == names
+
+
 def test_parse_real_file(real_enrichment_file):
     assert sha256_of(real_enrichment_file) == ENRICHMENT_SHA256
     frame = parse_enrichment(real_enrichment_file)

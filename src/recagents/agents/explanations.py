@@ -112,8 +112,7 @@ def facts(ctx: ARAGContext, state: ARAGState, chosen: Sequence[Candidate]) -> li
 
 
 def _names(row: dict, field: str, limit: int | None = None) -> list[str]:
-    # 'nan' is how the enrichment file spells an unknown name
-    names = [n for n in (row.get(field) or []) if n and n.lower() != "nan"]
+    names = list(row.get(field) or [])
     return names[:limit] if limit else names
 
 

@@ -213,8 +213,12 @@ def _float(value: object) -> float | None:
         return None
 
 
+_NO_NAME = frozenset({"unknown", "nan"})
+
+
 def _names(value: object) -> list[str]:
-    """A Python-literal list like ``"['A', 'B']"`` → ``["A", "B"]`` (deduplicated, order kept)."""
+    """A Python-literal list like ``"['A', 'B']"`` → ``["A", "B"]`` (deduplicated, order kept;
+    the file's placeholders for an unknown name, "unknown" and pandas' "nan", are dropped)."""
     text = _text(value)
     if text is None:
         return []
@@ -222,7 +226,8 @@ def _names(value: object) -> list[str]:
         parsed = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         parsed = [part.strip() for part in text.strip("[]").split(",")]
-    names = [str(n).strip() for n in parsed if str(n).strip() and str(n).strip() != "unknown"]
+    names = [str(n).strip() for n in parsed]
+    names = [n for n in names if n and n.lower() not in _NO_NAME]
     return list(dict.fromkeys(names))
 
 
