@@ -21,6 +21,14 @@ def ids_after(text: str, marker: str) -> list[int]:
 SCRIPTED_REASON = "A fine pick for this user's taste."
 
 
+def fact(item_id, title, year, genres, liked=None, shared=(), crew=None, imdb_rating=None):
+    """An explanation ``Fact`` (the facts a test does not need left empty)."""
+    from recagents.agents.explanations import Fact
+
+    return Fact(item_id=item_id, title=title, year=year, genres=list(genres), liked=liked,
+                shared=list(shared), crew=crew, imdb_rating=imdb_rating)  # fmt: skip
+
+
 def scored(label_logprobs: dict[str, float]) -> AIMessage:
     """A one-token answer with the top log-probabilities an OpenAI-style server returns."""
     top = [{"token": t, "logprob": lp} for t, lp in label_logprobs.items()]

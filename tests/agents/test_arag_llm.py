@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 
 from recagents.agents import RecRequest, recommend_with_agents
-from recagents.agents.explanations import Fact
 from recagents.agents.explanations import check as check_explanation
 from recagents.services.requests import FilterRequest
+from tests.agents.conftest import fact as make_fact
 
 pytestmark = pytest.mark.llm
 K = 3
@@ -29,9 +29,7 @@ def check(result, k: int = K, services=None, catalog=None) -> list[int]:
         history = [h["item_id"] for h in result.blackboard["history"] or []]
         known = set(result.candidates) | set(history)
         for item in result.items:
-            fact = Fact(item_id=item.id, title=item.title, year=item.year,
-                        genres=item.genres, liked=None, shared=[], crew=None,
-                        imdb_rating=None)  # fmt: skip
+            fact = make_fact(item.id, item.title, item.year, item.genres)
             why = check_explanation(
                 item.explanation,
                 fact,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from recagents.agents.explanations import Fact, check, template
+from recagents.agents.explanations import check, template
 from recagents.services.grounding import TitleIndex
+from tests.agents.conftest import fact
 
 TITLES = {
     1: "Titanic (1997)",
@@ -24,16 +25,7 @@ GENRES = {
 }
 YEARS = {1: 1997, 2: 1977, 3: 1996, 4: 1942, 5: 1996}
 LIKED = {"item_id": 3, "title": TITLES[3], "year": 1996, "genres": GENRES[3], "rating": 5}
-TITANIC = Fact(
-    item_id=1,
-    title=TITLES[1],
-    year=1997,
-    genres=GENRES[1],
-    liked=LIKED,
-    shared=["Drama", "Romance"],
-    crew=None,
-    imdb_rating=None,
-)
+TITANIC = fact(1, TITLES[1], 1997, GENRES[1], LIKED, ["Drama", "Romance"])
 
 
 def verdict(text: str, *, allowed=(1, 2, 3), request_text: str = "", request_genres=()):
@@ -114,7 +106,7 @@ def test_the_template_is_true_by_construction():
     text = template(TITANIC)
     assert "Drama and Romance" in text and "English Patient" in text
     assert verdict(text) is None
-    alone = Fact(item_id=1, title=TITLES[1], year=1997, genres=GENRES[1], liked=None, shared=[])
+    alone = fact(1, TITLES[1], 1997, GENRES[1])
     assert verdict(template(alone, ["search"])) is None
 
 
@@ -125,16 +117,14 @@ def test_the_year_in_a_title_wins_over_a_mismatched_stored_year():
 
     assert titled("Silence of the Lambs, The (1991)", 2014) == "Silence of the Lambs, The (1991)"
     assert titled("Heat", 1995) == "Heat (1995)"
-    lambs = Fact(item_id=6, title="Silence of the Lambs, The (1991)", year=2014,
-                 genres=["Drama", "Thriller"], liked=None, shared=[])  # fmt: skip
+    lambs = fact(6, "Silence of the Lambs, The (1991)", 2014, ["Drama", "Thriller"])
     text = "A tense 1991 thriller with a strong dramatic core."
     assert check(text, lambs, index=TitleIndex({**TITLES, 6: lambs["title"]}), allowed_ids={6},
                  named_genres=GENRES, named_years=YEARS) is None  # fmt: skip
 
 
 def test_a_shared_genre_claimed_where_none_is_shared_is_caught():
-    scream = Fact(item_id=5, title=TITLES[5], year=1996, genres=GENRES[5], liked=LIKED,
-                  shared=[])  # fmt: skip
+    scream = fact(5, TITLES[5], 1996, GENRES[5], LIKED)
     text = "A horror film that shares its genre with English Patient, The, which you loved."
     assert check(text, scream, index=TitleIndex(TITLES), allowed_ids={3, 5},
                  named_genres=GENRES, named_years=YEARS) is not None  # fmt: skip

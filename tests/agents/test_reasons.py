@@ -14,30 +14,19 @@ from recagents.agents.config import AgentsConfig
 from recagents.agents.explanations import ENGINE_REASON, Fact, check, crew_in_common
 from recagents.agents.reasons import LETTERS, _form, asked_genres, choose, reasons, task
 from recagents.services.grounding import TitleIndex
+from tests.agents.conftest import fact
 
-TITLES = {
-    4: "Get Shorty (1995)",
-    257: "Men in Black (1997)",
-    386: "Addams Family Values (1993)",
-    3: "Four Rooms (1995)",
-}
-GENRES = {
-    4: ["Action", "Comedy", "Drama"],
-    257: ["Action", "Adventure", "Comedy", "Sci-Fi"],
-    386: ["Comedy"],
-    3: ["Thriller"],
-}
+MOVIES = [  # (id, title, genres) as the catalogue has them
+    (4, "Get Shorty (1995)", ["Action", "Comedy", "Drama"]),
+    (257, "Men in Black (1997)", ["Action", "Adventure", "Comedy", "Sci-Fi"]),
+    (386, "Addams Family Values (1993)", ["Comedy"]),
+    (3, "Four Rooms (1995)", ["Thriller"]),
+]
+TITLES = {i: title for i, title, _ in MOVIES}
+GENRES = {i: genres for i, _, genres in MOVIES}
 LIKED = {"item_id": 4, "title": TITLES[4], "year": 1995, "genres": GENRES[4], "rating": 5}
-MIB = Fact(
-    item_id=257,
-    title=TITLES[257],
-    year=1997,
-    genres=GENRES[257],
-    liked=LIKED,
-    shared=["Action", "Comedy"],
-    crew={"role": "director", "name": "Barry Sonnenfeld", "liked": LIKED},
-    imdb_rating=7.3,
-)
+SONNENFELD = {"role": "director", "name": "Barry Sonnenfeld", "liked": LIKED}
+MIB = fact(257, TITLES[257], 1997, GENRES[257], LIKED, ["Action", "Comedy"], SONNENFELD, 7.3)
 
 
 def verdict(text: str, fact: Fact) -> str | None:
@@ -65,8 +54,7 @@ def test_every_reason_is_true_and_the_template_comes_first():
 
 
 def test_a_movie_with_nothing_in_common_keeps_the_true_fallbacks():
-    alone = Fact(item_id=3, title=TITLES[3], year=1995, genres=GENRES[3], liked=None, shared=[],
-                 crew=None, imdb_rating=6.1)  # fmt: skip
+    alone = fact(3, TITLES[3], 1995, GENRES[3], imdb_rating=6.1)
     assert reasons(alone, ["bpr"], set()) == [ENGINE_REASON]
     assert reasons(alone, ["popularity"], set()) == [
         "Popular with many users (no personal history to go on)."
@@ -96,8 +84,7 @@ def test_the_choice_maps_back_and_movies_with_one_reason_ask_nothing(scripted_ll
     services = SimpleNamespace(settings=SimpleNamespace(llm_max_tokens=64))
     ctx = SimpleNamespace(llm=handle, services=services, config=AgentsConfig())
     state = {"user_block": "<user_context>\nUser 1.\n</user_context>"}
-    one = Fact(item_id=3, title=TITLES[3], year=1995, genres=GENRES[3], liked=None, shared=[],
-               crew=None, imdb_rating=None)  # fmt: skip
+    one = fact(3, TITLES[3], 1995, GENRES[3])
     options = [["first", "second"], [ENGINE_REASON]]
     assert choose(ctx, state, [MIB, one], options, "", None) == ["second", ENGINE_REASON]
     assert len(calls) == 1 and "A) first" in calls[0] and "B) second" in calls[0]
