@@ -63,11 +63,10 @@ def arag_reply(
             return scored(relevance_of(task.rsplit("Movie: ", 1)[1]))
         if "TASK (Explanations): for each movie below, choose" in task:
             # the last reason listed for each movie (so a test sees the pick matter)
-            picks = {}
-            for block in re.split(r"^(?=m\d+\. )", task, flags=re.MULTILINE)[1:]:
-                letters = re.findall(r"^   ([A-D])\) ", block, flags=re.MULTILINE)
-                picks[block.split(".", 1)[0]] = letters[-1]
-            return json.dumps(picks)
+            picks = ""
+            for block in re.split(r"^(?=\d+\. )", task, flags=re.MULTILINE)[1:]:
+                picks += re.findall(r"^   ([A-D])\) ", block, flags=re.MULTILINE)[-1]
+            return json.dumps({"picks": picks})
         if "TASK (Explanations)" in task:
             n = len(re.findall(r"^\d+\. ", task, flags=re.MULTILINE))
             reasons = [SCRIPTED_REASON] * n

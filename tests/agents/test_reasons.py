@@ -64,11 +64,11 @@ def test_a_movie_with_nothing_in_common_keeps_the_true_fallbacks():
 
 def test_the_form_admits_only_each_movies_own_letters():
     form = _form([2, 4])
-    assert form.model_validate({"m1": "B", "m2": "D"}).model_dump() == {"m1": "B", "m2": "D"}
-    with pytest.raises(ValidationError):
-        form.model_validate({"m1": "C", "m2": "A"})
-    with pytest.raises(ValidationError):
-        form.model_validate({"m1": "A"})
+    assert form.model_validate({"picks": "BD"}).picks == "BD"
+    for wrong in ("CA", "A", "ABA", "ba"):
+        with pytest.raises(ValidationError):
+            form.model_validate({"picks": wrong})
+    assert "[AB][ABCD]" in json.dumps(form.model_json_schema())  # what the grammar enforces
 
 
 def test_the_choice_maps_back_and_movies_with_one_reason_ask_nothing(scripted_llm):
@@ -77,8 +77,8 @@ def test_the_choice_maps_back_and_movies_with_one_reason_ask_nothing(scripted_ll
     def reply(messages: list[BaseMessage]) -> str:
         text = str(messages[-1].content)
         calls.append(text)
-        assert "m2." not in text  # the one-reason movie is not in the form
-        return json.dumps({"m1": "B"})
+        assert "2. " not in text.split("TASK", 1)[1]  # the one-reason movie is not in the form
+        return json.dumps({"picks": "B"})
 
     handle = scripted_llm(reply)
     services = SimpleNamespace(settings=SimpleNamespace(llm_max_tokens=64))

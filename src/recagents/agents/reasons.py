@@ -12,18 +12,18 @@ construction:
 - its IMDb rating, when it is at least ``GOOD_IMDB``;
 - the engine ranked it high for the user's history (always true of a known user's pool).
 
-The model then fills ONE typed form: for each movie with two or more reasons, the letter of the
-one that tells this user best why it fits (grammar-constrained, about six generated tokens per
-movie; the prompt starts with the same bytes as the profile's, so the user block comes from the
+The model then fills ONE typed form, ``{"picks": "BAC"}``: for each movie with two or more
+reasons, the letter of the one that tells this user best why it fits (grammar-constrained per
+position to that movie's letters; about ten generated tokens in all; the prompt starts with the same bytes as the profile's, so the user block comes from the
 prompt cache). ``finalize`` still checks every sentence against the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any, Literal, cast
+from typing import Annotated
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 
 from recagents.agents.explanations import (
     ENGINE_REASON,
@@ -70,30 +70,31 @@ def asked_genres(request_text: str, filter_genres: Collection[str]) -> set[str]:
     return set(filter_genres) | set(genre_claims(request_text))
 
 
-class ReasonChoice(BaseModel):  # fields m1 … mN, each one letter, set by ``_form``
-    pass
+class ReasonChoice(BaseModel):
+    picks: str  # one letter per movie, in order; ``_form`` constrains each position
 
 
 def _form(counts: Sequence[int]) -> type[ReasonChoice]:
-    fields: dict[str, Any] = {
-        f"m{n}": (cast(Any, Literal)[tuple(LETTERS[:c])], ...)
-        for n, c in enumerate(counts, start=1)
-    }
-    return create_model("ReasonChoice", __base__=ReasonChoice, **fields)
+    """The typed form: one string whose i-th letter is one of movie i's reasons (a pattern per
+    position, so the grammar admits only each movie's own letters; a string of letters costs
+    a few tokens where one key per movie cost ~12 each with the grammar's whitespace)."""
+    pattern = "^" + "".join(f"[{LETTERS[:c]}]" for c in counts) + "$"
+    picks = Annotated[str, Field(pattern=pattern, min_length=len(counts), max_length=len(counts))]
+    return create_model("ReasonChoice", __base__=ReasonChoice, picks=(picks, ...))
 
 
 def task(fs: Sequence[Fact], options: Sequence[Sequence[str]], request_text: str) -> str:
     request = f" and the request {request_text[:200]!r}" if request_text else ""
     blocks = []
     for n, (f, opts) in enumerate(zip(fs, options, strict=True), start=1):
-        lines = [f"m{n}. {titled(f['title'], f['year'])}, genres: {', '.join(f['genres'])}"]
+        lines = [f"{n}. {titled(f['title'], f['year'])}, genres: {', '.join(f['genres'])}"]
         lines += [f"   {LETTERS[i]}) {text}" for i, text in enumerate(opts)]
         blocks.append("\n".join(lines))
-    fields = ", ".join(f'"m{n}": letter' for n in range(1, len(fs) + 1))
     return (
         "TASK (Explanations): for each movie below, choose the reason that tells this user best "
         f"why it fits, given <user_context>{request}. Every reason is true; pick the most "
-        f"personal and relevant one. Answer {{{fields}}}.\n" + "\n".join(blocks)
+        f'personal and relevant one. Answer {{"picks": {len(fs)} letters, the first for movie 1, '
+        "the second for movie 2, and so on}.\n" + "\n".join(blocks)
     )
 
 
@@ -117,11 +118,10 @@ def choose(
             form,
             task([fs[n] for n in open_], [options[n] for n in open_], request_text),
             config,
-            max_tokens=8 * len(open_) + 16,
+            max_tokens=2 * len(open_) + 16,
             candidates=False,
             schema_note=False,
         )
-        answer = value.model_dump()
-        for m, n in enumerate(open_, start=1):
-            picks[n] = LETTERS.index(answer[f"m{m}"])
+        for letter, n in zip(value.picks, open_, strict=True):
+            picks[n] = LETTERS.index(letter)
     return [options[n][picks[n]] for n in range(len(fs))]
