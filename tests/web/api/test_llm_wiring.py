@@ -39,9 +39,13 @@ class Gate:
 
 @pytest.fixture
 def llm_client(api_client, agent_services, scripted_llm, small_config):
-    """llm_client(reply, **open options): the API over a scripted LLM and a small pool."""
+    """llm_client(reply, **open options): the API over a scripted LLM and a small pool; the
+    explanations written by the model (its scripted sentence marks the LLM path)."""
+    written = small_config.model_validate(
+        small_config.model_dump() | {"explanations": {"method": "write"}}
+    )
     return lambda reply, **kw: api_client(
-        agent_services, llm=scripted_llm(reply), agents_config=small_config, **kw
+        agent_services, llm=scripted_llm(reply), agents_config=written, **kw
     )
 
 
