@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated
 
 import pytest
 from pydantic import BaseModel, Field
@@ -83,6 +84,35 @@ def test_nested_structured_output_with_id_enum(local_handle):
     call = result.usage.per_call[-1]
     assert call.first_token_s is not None and 0 < call.first_token_s < call.latency_s
     assert result.usage.tokens_in > 100
+
+
+class Taste(BaseModel):
+    summary: str = Field(max_length=60, description="the user's taste in a few words")
+    likes: list[Annotated[str, Field(max_length=24)]] = Field(max_length=2)
+
+
+def test_compact_structured_output_has_no_whitespace_and_no_invented_keys(local_handle):
+    prompt = [("user", "A user rated Alien 5/5, Blade Runner 5/5 and Titanic 1/5. Describe "
+                       "their taste as JSON with a summary and likes.")]  # fmt: skip
+    result = structured_call(local_handle, Taste, prompt, schema_note=False, compact=True)
+    parsed = json.loads(result.raw)
+    assert set(parsed) <= {"summary", "likes"}  # the object is closed
+    assert result.raw == json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)
+    assert result.attempts == 1 and result.value.summary
+
+
+def test_priming_puts_a_fixed_prefix_into_the_prompt_cache(local_handle):
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from recagents.llm.priming import prime_prompt_cache
+
+    system = SystemMessage(
+        "You rank movies. " + " ".join(f"Rule {n}: be brief." for n in range(60))
+    )
+    sent = prime_prompt_cache(local_handle, [[system, HumanMessage("warm")]])
+    reply = local_handle.chat_model.bind(max_tokens=1).invoke([system, HumanMessage("Fargo?")])
+    cached = (reply.usage_metadata or {}).get("input_token_details", {}).get("cache_read") or 0
+    assert sent > 300 and cached >= sent - 10  # all but the human part came from the cache
 
 
 def test_two_concurrent_requests(local_handle):

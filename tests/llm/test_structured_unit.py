@@ -171,3 +171,24 @@ def test_the_schema_note_leaves_the_prompt_prefix_alone():
         == [m.text for m in second[:2]]
         == ["shared role", "shared context"]
     )
+
+
+def test_the_compact_grammar_closes_every_object_and_bars_whitespace():
+    from recagents.llm.structured import compact_json_grammar
+
+    grammar = compact_json_grammar(Ranking.model_json_schema())
+    head, _, body = grammar.partition("start: %json ")
+    assert head.startswith("%llguidance") and "\n" not in body
+    schema = json.loads(body)
+    assert schema["x-guidance"] == {"whitespace_flexible": False}
+    assert schema["additionalProperties"] is False
+    assert schema["$defs"]["Pick"]["additionalProperties"] is False  # nested objects too
+
+
+def test_priming_sends_nothing_to_a_remote_backend():
+    from recagents.llm.priming import prime_prompt_cache
+
+    class Remote:
+        backend = "openai"
+
+    assert prime_prompt_cache(Remote(), [[]]) == 0
