@@ -61,7 +61,7 @@ def arag_reply(
         task = next(m.content for m in reversed(messages) if "TASK (" in str(m.content))
         if "TASK (NLI): how well" in task:
             return scored(relevance_of(task.rsplit("Movie: ", 1)[1]))
-        if "TASK (Explanations): for each movie below, choose" in task:
+        if "TASK (Explanations), as described above" in task:
             # the last reason listed for each movie (so a test sees the pick matter)
             picks = ""
             for block in re.split(r"^(?=\d+\. )", task, flags=re.MULTILINE)[1:]:

@@ -84,17 +84,17 @@ def _form(counts: Sequence[int]) -> type[ReasonChoice]:
 
 
 def task(fs: Sequence[Fact], options: Sequence[Sequence[str]], request_text: str) -> str:
-    request = f" and the request {request_text[:200]!r}" if request_text else ""
+    """The call's own part: the request and the numbered movies with their lettered reasons
+    (the instructions are ``CHOICE_TASK``, in the cached system message)."""
+    request = f"Request: {request_text[:200]!r}. " if request_text else ""
     blocks = []
     for n, (f, opts) in enumerate(zip(fs, options, strict=True), start=1):
-        lines = [f"{n}. {titled(f['title'], f['year'])}, genres: {', '.join(f['genres'])}"]
+        lines = [f"{n}. {titled(f['title'], f['year'])}"]  # its genres are in the reasons
         lines += [f"   {LETTERS[i]}) {text}" for i, text in enumerate(opts)]
         blocks.append("\n".join(lines))
     return (
-        "TASK (Explanations): for each movie below, choose the reason that tells this user best "
-        f"why it fits, given <user_context>{request}. Every reason is true; pick the most "
-        f'personal and relevant one. Answer {{"picks": {len(fs)} letters, the first for movie 1, '
-        "the second for movie 2, and so on}.\n" + "\n".join(blocks)
+        f"TASK (Explanations), as described above. {request}{len(fs)} movies, so "
+        f"{len(fs)} letters:\n" + "\n".join(blocks)
     )
 
 
@@ -121,6 +121,7 @@ def choose(
             max_tokens=2 * len(open_) + 16,
             candidates=False,
             schema_note=False,
+            compact=True,
         )
         for letter, n in zip(value.picks, open_, strict=True):
             picks[n] = LETTERS.index(letter)

@@ -23,6 +23,7 @@ BLACKBOARD_KEYS = (
     "history",
     "profile",
     "profile_cached",
+    "profile_dropped",
     "verdicts",
     "scoring",
     "accepted",

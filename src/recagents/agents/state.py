@@ -99,6 +99,7 @@ class ARAGState(TypedDict, total=False):
     history: list[dict]  # the user's recent history shown to the agents
     profile: dict | None  # User Understanding
     profile_cached: bool  # the profile came from the agents' store (no LLM call)
+    profile_dropped: list[str]  # likes/dislikes the ratings contradict, dropped (with why)
     verdicts: list[dict]  # NLI: {item_id, label, score, probs | reason, judged}
     scoring: dict  # NLI's scoring batch: method, prompt/generated/cached tokens, unusable
     accepted: list[int]  # NLI-filtered candidate ids, best first
