@@ -45,6 +45,7 @@ def understand_node(state: AssistantState, runtime: Runtime[AssistantContext]) -
             messages,
             schema_note=False,
             max_tokens=INTENT_MAX_TOKENS,
+            compact=True,  # every string slot is capped; ~30 % fewer generated tokens
         )
     except RecagentsError as exc:  # the free-form planner gets its chance (and reports)
         return {"plan": {"action": "plan", "steps": [], "notes": [f"intent: {exc}"]}}
