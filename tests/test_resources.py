@@ -73,6 +73,23 @@ def test_the_root_opens_the_stores_and_starts_no_llm(tool_settings, sqlite_url):
         assert resources.services.holdout == "test"
 
 
+def test_warming_opens_what_a_first_request_reads_and_no_llm_when_told(
+    tool_settings, sqlite_url, tool_recommender, tool_vectors
+):
+    settings = tool_settings.model_copy(update={"database_url": sqlite_url})
+    with AppResources.open(settings) as resources:
+        seconds = resources.warm(llm=False)
+        services = resources.services
+        assert "llm" not in seconds and resources.llm is None
+        assert {"engine", "plot vectors", "swing", "demonstrations"} <= set(seconds)
+        assert all(s >= 0 for s in seconds.values())
+        assert services.recommender is not None and services.swing is not None
+        assert services.vectors is not None and services.agent_store is not None
+        assert resources.demos is not None and resources.checkpointer is not None
+        # both banks' question vectors are computed (cached properties), not left to the first turn
+        assert "_vectors" in vars(resources.demos) and "_vectors" in vars(resources.demos.forms)
+
+
 def test_the_arag_graph_needs_its_context():
     with pytest.raises(InvalidArgumentError, match="ARAGContext"):
         context_of(Runtime(context=None))

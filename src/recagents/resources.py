@@ -13,6 +13,7 @@ hands them to the API (``app.state``) and to the chat (``web.chat.binding``).
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,26 @@ class AppResources:
         info["status"] = "ok" if server is None or server.healthy() else "down"
         return info
 
+    def warm(self, *, llm: bool = True) -> dict[str, float]:
+        """Start what a first chat turn or recommendation would otherwise wait for: the LLM
+        (its local server loads the model), the stores' lazily opened parts, the planner's
+        demonstrations and the checkpointer (``llm=False``: all but the LLM); seconds per part. Best effort: a part that fails
+        here fails again, with its own message, where a request needs it."""
+        import logging
+
+        log = logging.getLogger(__name__)
+        parts = {"llm": self.get_llm, "prompt cache": self.prime_prompt_cache} if llm else {}
+        parts |= {"demonstrations": self.warm_demos, "checkpointer": self.get_checkpointer}
+        seconds: dict[str, float] = {}
+        for name, open_part in parts.items():
+            started = time.perf_counter()
+            try:
+                open_part()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not start the %s ahead of the first request: %s", name, exc)
+            seconds[name] = round(time.perf_counter() - started, 3)
+        return {**seconds, **self.services.warm()}
+
     # --- the assistant ----------------------------------------------------------------------
     def get_checkpointer(self) -> BaseCheckpointSaver:
         """The conversations' checkpointer in the configured database (opened once)."""
@@ -171,6 +192,29 @@ class AppResources:
                     open_checkpointer(self.settings.sqlalchemy_url)
                 )
             return self.checkpointer
+
+    def prime_prompt_cache(self) -> int:
+        """The embedded server reads the fixed system messages of the assistant's intent prompt
+        and of the agents' prompts once now (``llm.priming``); prompt tokens sent."""
+        from recagents.agents.prompting import messages
+        from recagents.assistant.config import AssistantConfig
+        from recagents.assistant.plan_mode.intent import intent_messages
+        from recagents.llm.priming import prime_prompt_cache
+
+        config = AssistantConfig.load(self.settings)
+        fixed = self.warm_demos().forms.demos if config.form_examples == "all" else None
+        prefixes = [
+            intent_messages("hello", "", [], fixed),
+            messages({"user_block": "<user_context>"}, "", candidates=False),  # type: ignore[typeddict-item]
+        ]
+        return prime_prompt_cache(self.get_llm(), prefixes)
+
+    def warm_demos(self) -> DemoBank:
+        """The demonstrations with both banks' question vectors computed (the first message
+        would otherwise embed the whole form bank: ~9 s on 2 cores with the model load)."""
+        demos = self.get_demos()
+        demos.warm()
+        return demos
 
     def get_demos(self) -> DemoBank:
         with self._lock:

@@ -169,7 +169,11 @@ def serve(
     engine: DeprecatedEngineFlag = None,
     chat: Annotated[bool, typer.Option(help="Mount the chat UI at /chat.")] = True,
     warm_llm: Annotated[
-        bool, typer.Option(help="Start the LLM at startup (else on the first LLM request).")
+        bool,
+        typer.Option(
+            help="Start the LLM at startup (else on the first LLM request); the engine, the "
+            "plot vectors and Swing open at startup either way."
+        ),
     ] = True,
     setup: Annotated[
         bool, typer.Option(help="Build what is missing first (`recagents setup`).")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -88,6 +89,28 @@ class ServiceContext:
         self.store.close()
 
     # --- lazily built parts ---------------------------------------------------------------
+    def warm(self) -> dict[str, float]:
+        """Open the lazily built parts a recommendation reads (the engine, the plot vectors and
+        their embedding model, Swing, the agents' store, the title index) now, so the first
+        request does not pay for them; seconds per part. A part that fails is logged and left
+        to fail again, with its own message, when a request needs it."""
+        parts = {
+            "engine": self.get_recommender,
+            "plot vectors": lambda: self.get_vectors().embedder.load(),
+            "swing": self.get_swing,
+            "agents' store": self.get_agent_store,
+            "title index": lambda: self.title_index,
+        }
+        seconds: dict[str, float] = {}
+        for name, open_part in parts.items():
+            started = time.perf_counter()
+            try:
+                open_part()
+            except Exception as exc:  # noqa: BLE001 - warming is best effort
+                log.warning("could not open the %s ahead of the first request: %s", name, exc)
+            seconds[name] = round(time.perf_counter() - started, 3)
+        return seconds
+
     @cached_property
     def view(self) -> HistoryView:
         """Which ratings are history (the split is read only for an evaluation view)."""

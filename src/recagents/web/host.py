@@ -1,7 +1,7 @@
 """``create_app``: the one FastAPI app of the host process — the REST API's routers and the
 Chainlit chat mounted at ``/chat`` — and its lifespan, which opens the shared resources (stores,
-embedded Qdrant client, checkpointer) and warms the LLM (one local llama.cpp server) in the
-background, and closes them on shutdown.
+embedded Qdrant client, checkpointer) and warms the LLM (one local llama.cpp server) and the
+stores' lazily opened parts in the background, and closes them on shutdown.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ CHAT_PATH = "/chat"
 CHAT_ENTRY = Path(__file__).resolve().parent / "chat" / "entry.py"  # the file Chainlit loads
 
 
-def _warm_llm(resources: AppResources) -> None:
-    """Start the LLM (and its local server) now, so the first chat turn does not wait."""
-    try:
-        resources.get_llm()
-    except Exception as exc:  # the chat and the API report it when a turn needs the LLM
-        log.warning("the LLM did not start: %s", exc)
+def _warm(resources: AppResources, llm: bool) -> None:
+    """Start the LLM (and its local server), open the engine, the plot vectors, Swing and the
+    planner's examples now, so the first chat turn does not wait for them (``llm=False``:
+    all but the LLM)."""
+    seconds = resources.warm(llm=llm)
+    log.info("warmed up: %s", ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
 
 
 def create_app(
@@ -58,8 +58,8 @@ def create_app(
         app.state.resources = res  # the API's routes: ``web.api.deps.get_resources``
         if chat:
             chat_binding.bind(res)  # the chat's callbacks (Chainlit's, outside FastAPI)
-        if owned and warm_llm:
-            threading.Thread(target=_warm_llm, args=(res,), name="llm-warmup", daemon=True).start()
+        if owned:
+            threading.Thread(target=_warm, args=(res, warm_llm), name="warmup", daemon=True).start()
         try:
             yield
         finally:

@@ -98,6 +98,11 @@ class DemoBank:
     def _vectors(self) -> np.ndarray:
         return self.embedder.embed([d.question for d in self.demos])
 
+    def warm(self) -> None:
+        """Embed this bank's questions and the form bank's now (otherwise on first use)."""
+        for bank in (self, self.forms):
+            bank._vectors  # noqa: B018 - a cached property: computing it is the point
+
     def select(self, question: str, k: int) -> list[Demonstration]:
         """The ``k`` demonstrations most similar to ``question``, least similar first (so the
         closest example sits next to the question in the prompt)."""
