@@ -80,6 +80,28 @@ def warm_up(handle) -> None:
     structured_call(handle, Ok, 'Answer {"ok": true}.')
 
 
+def forget_profiles(services, users: list[int], k: int, handle, config: AgentsConfig) -> int:
+    """Delete the users' cached profiles for this model and prompt, so the first run of each
+    pays the profile call (an earlier run, or an interrupted one, would otherwise have cached
+    them); returns how many were there."""
+    from langgraph.runtime import Runtime
+
+    from recagents.agents.graph import retrieval
+    from recagents.agents.state import ARAGContext
+    from recagents.agents.user_understanding import NAMESPACE, profile_key
+
+    ctx = ARAGContext(services=services, llm=handle, config=config)
+    store = services.get_agent_store()
+    found = 0
+    for uid in users:
+        state = retrieval({"request": RecRequest(user_id=uid, k=k)}, Runtime(context=ctx))
+        key = profile_key(ctx, state)
+        if store.get(NAMESPACE, key) is not None:
+            store.delete(NAMESPACE, key)
+            found += 1
+    return found
+
+
 def run_model(
     model: str,
     users: list[int],
@@ -96,6 +118,9 @@ def run_model(
     config = AgentsConfig.load(settings)
     if score_nli:
         config = config.scoring_at_any_weight()
+    forgotten = forget_profiles(services, users, k, handle, config)
+    if forgotten:
+        print(f"{model}: {forgotten} cached profiles of these users deleted", file=sys.stderr)
     rows = []
     for uid in tqdm(users, desc=model, unit="user", file=sys.stderr):
         result = recommend_with_agents(
