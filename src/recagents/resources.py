@@ -13,12 +13,11 @@ hands them to the API (``app.state``) and to the chat (``web.chat.binding``).
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from recagents.services.context import ServiceContext, ServiceOptions
+from recagents.services.context import ServiceContext, ServiceOptions, open_ahead
 from recagents.settings import Settings
 from recagents.vocabulary import Holdout, Mode, RecommendVia, recommend_via_of
 
@@ -163,23 +162,12 @@ class AppResources:
 
     def warm(self, *, llm: bool = True) -> dict[str, float]:
         """Start what a first chat turn or recommendation would otherwise wait for: the LLM
-        (its local server loads the model), the stores' lazily opened parts, the planner's
-        demonstrations and the checkpointer (``llm=False``: all but the LLM); seconds per part. Best effort: a part that fails
-        here fails again, with its own message, where a request needs it."""
-        import logging
-
-        log = logging.getLogger(__name__)
+        (its local server loads the model) and its prompt cache, the planner's demonstrations,
+        the checkpointer and the stores' lazily opened parts (``llm=False``: all but the LLM);
+        seconds per part (``services.context.open_ahead``: best effort)."""
         parts = {"llm": self.get_llm, "prompt cache": self.prime_prompt_cache} if llm else {}
         parts |= {"demonstrations": self.warm_demos, "checkpointer": self.get_checkpointer}
-        seconds: dict[str, float] = {}
-        for name, open_part in parts.items():
-            started = time.perf_counter()
-            try:
-                open_part()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("could not start the %s ahead of the first request: %s", name, exc)
-            seconds[name] = round(time.perf_counter() - started, 3)
-        return {**seconds, **self.services.warm()}
+        return {**open_ahead(parts), **self.services.warm()}
 
     # --- the assistant ----------------------------------------------------------------------
     def get_checkpointer(self) -> BaseCheckpointSaver:

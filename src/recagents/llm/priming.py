@@ -10,12 +10,9 @@ at startup moves that cost out of the first turn.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
-
-log = logging.getLogger(__name__)
 
 
 def prime_prompt_cache(handle, prefixes: Sequence[Sequence[BaseMessage]]) -> int:

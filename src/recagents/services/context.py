@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -64,6 +64,20 @@ class ServiceOptions:
     universe: frozenset[int] | None = None
 
 
+def open_ahead(parts: Mapping[str, Callable[[], object]]) -> dict[str, float]:
+    """Call each part's opener now, in order; seconds per part. Best effort: a part that fails
+    is logged and left to fail again, with its own message, where a request needs it."""
+    seconds: dict[str, float] = {}
+    for name, open_part in parts.items():
+        started = time.perf_counter()
+        try:
+            open_part()
+        except Exception as exc:  # noqa: BLE001 - warming is best effort
+            log.warning("could not open the %s ahead of the first request: %s", name, exc)
+        seconds[name] = round(time.perf_counter() - started, 3)
+    return seconds
+
+
 @dataclass
 class ServiceContext:
     settings: Settings
@@ -92,24 +106,16 @@ class ServiceContext:
     def warm(self) -> dict[str, float]:
         """Open the lazily built parts a recommendation reads (the engine, the plot vectors and
         their embedding model, Swing, the agents' store, the title index) now, so the first
-        request does not pay for them; seconds per part. A part that fails is logged and left
-        to fail again, with its own message, when a request needs it."""
-        parts = {
-            "engine": self.get_recommender,
-            "plot vectors": lambda: self.get_vectors().embedder.load(),
-            "swing": self.get_swing,
-            "agents' store": self.get_agent_store,
-            "title index": lambda: self.title_index,
-        }
-        seconds: dict[str, float] = {}
-        for name, open_part in parts.items():
-            started = time.perf_counter()
-            try:
-                open_part()
-            except Exception as exc:  # noqa: BLE001 - warming is best effort
-                log.warning("could not open the %s ahead of the first request: %s", name, exc)
-            seconds[name] = round(time.perf_counter() - started, 3)
-        return seconds
+        request does not pay for them; seconds per part (``open_ahead``)."""
+        return open_ahead(
+            {
+                "engine": self.get_recommender,
+                "plot vectors": lambda: self.get_vectors().embedder.load(),
+                "swing": self.get_swing,
+                "agents' store": self.get_agent_store,
+                "title index": lambda: self.title_index,
+            }
+        )
 
     @cached_property
     def view(self) -> HistoryView:
